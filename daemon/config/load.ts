@@ -42,7 +42,7 @@ export function parseConfig(text: string, file = "<config>"): Config {
     throw new ConfigError(
       file,
       doc.errors.map((e) => {
-        const pos = e.linePos?.[0];
+        const pos = lines.linePos(e.pos[0]);
         return { path: "", message: `YAML syntax: ${e.message.split("\n")[0]}`, line: pos?.line, column: pos?.col };
       }),
     );
@@ -50,7 +50,13 @@ export function parseConfig(text: string, file = "<config>"): Config {
   const raw = doc.toJS() ?? {};
   const result = configSchema.safeParse(raw);
   if (result.success) return result.data;
-  const problems = result.error.issues.map((issue): ConfigProblem => {
+  // An unknown key is reported at the key itself (typos are the most common mistake), one problem per key.
+  const issues = result.error.issues.flatMap((issue) =>
+    issue.code === "unrecognized_keys"
+      ? issue.keys.map((k) => ({ path: [...issue.path, k], message: "unknown key (typo?)" }))
+      : [{ path: issue.path, message: issue.message }],
+  );
+  const problems = issues.map((issue): ConfigProblem => {
     const path = issue.path.filter((s): s is string | number => typeof s !== "symbol");
     // Point at the deepest node that exists in the file (a missing key points at its parent).
     let node: unknown;

@@ -117,6 +117,29 @@ export const demoSchema = z
     maxMessageS: z.number().int().min(1).max(3600).default(120),
     silenceHangupS: z.number().min(1).max(60).default(5),
     menuTimeoutS: z.number().min(1).max(120).default(15),
+    /** Digits sent as RFC 4733 events right after answering (e.g. to signal a PBX or door opener); empty = none. */
+    sendDigitsOnAnswer: z
+      .string()
+      .regex(/^[0-9*#A-D]*$/, "only 0-9 * # A-D")
+      .default(""),
+  })
+  .strict();
+
+export const recordingSchema = z
+  .object({
+    /** Record every answered call (stereo WAV: left = caller, right = box or bridged party). */
+    calls: z.boolean().default(true),
+    /** Directory for recordings; default <dataDir>/recordings. */
+    dir: z.string().optional(),
+  })
+  .strict();
+
+export const metricsSchema = z
+  .object({
+    /** Prometheus /metrics and /health over plain HTTP; keep it on loopback or a management network. */
+    enabled: z.boolean().default(true),
+    address: host.default("127.0.0.1"),
+    port: portOrZero.default(9464),
   })
   .strict();
 
@@ -139,6 +162,8 @@ export const configSchema = z
     media: mediaSchema.default(mediaSchema.parse({})),
     trunks: z.array(trunkSchema).default([]),
     demo: demoSchema.default(demoSchema.parse({})),
+    recording: recordingSchema.default(recordingSchema.parse({})),
+    metrics: metricsSchema.default(metricsSchema.parse({})),
     store: storeSchema.default(storeSchema.parse({})),
     limits: z
       .object({

@@ -1,0 +1,85 @@
+// The `switchboard` command: start the daemon, check a config file, print the version.
+import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { ConfigError, loadConfig } from "./config/load.ts";
+import { createLog } from "./ops/log.ts";
+
+const usage = `usage:
+  switchboard start --config FILE [--data DIR]   run the daemon
+  switchboard check-config FILE                  validate a config file (exit 1 and list every problem)
+  switchboard version                            print the version`;
+
+export function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
+  return pkg.version;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case "version":
+    case "--version":
+      console.log(`switchboard ${version()}`);
+      return 0;
+    case "check-config":
+      return checkConfig(rest);
+    case "start":
+      return start(rest);
+    default:
+      console.error(
+        command && command !== "help" && command !== "--help" ? `unknown command "${command}"\n${usage}` : usage,
+      );
+      return command === "help" || command === "--help" ? 0 : 2;
+  }
+}
+
+function checkConfig(args: string[]): number {
+  const file = args[0];
+  if (!file) {
+    console.error(usage);
+    return 2;
+  }
+  try {
+    const config = loadConfig(file);
+    console.log(`${file}: ok (${config.trunks.length} trunk(s), ${config.sip.listen.length} SIP listener(s))`);
+    return 0;
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    console.error(e.message);
+    return 1;
+  }
+}
+
+async function start(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { config: { type: "string" }, data: { type: "string" } } });
+  if (!values.config) {
+    console.error(usage);
+    return 2;
+  }
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig(values.config);
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    console.error(e.message);
+    return 1;
+  }
+  const log = createLog(config.log.level);
+  // A bug in one call must not take the box down: log it loudly and keep serving the others.
+  process.on("uncaughtException", (e) => log.error({ err: e.message, stack: e.stack }, "uncaught exception"));
+  process.on("unhandledRejection", (e) => log.error({ err: String(e) }, "unhandled rejection"));
+  const { startDaemon } = await import("./main.ts");
+  const daemon = await startDaemon(config, { dataDir: values.data ?? config.dataDir, log });
+  await new Promise<void>((resolve) => {
+    const onSignal = (signal: string) => {
+      log.info({ signal }, "signal received");
+      daemon.stop().then(resolve, (e: Error) => {
+        log.error({ err: e.message }, "shutdown failed");
+        resolve();
+      });
+    };
+    process.once("SIGTERM", onSignal);
+    process.once("SIGINT", onSignal);
+  });
+  return 0;
+}

@@ -1,0 +1,145 @@
+// Composition root: open the store, start media and SIP, route every offered call to the demo line, expose
+// metrics, and tear all of it down in order on shutdown. No call logic lives here.
+import type { Server } from "node:http";
+import { join, resolve } from "node:path";
+import { CallRegistry } from "./calls/call-registry.ts";
+import { type CallDeps, CallRejected, CallSession } from "./calls/call-session.ts";
+import { runDemoLine } from "./calls/demo-line.ts";
+import type { Config } from "./config/schema.ts";
+import { MediaEngine } from "./media/engine.ts";
+import type { Log } from "./ops/log.ts";
+import { type MetricSample, processMetrics, startMetricsServer } from "./ops/metrics.ts";
+import { SipEndpoint } from "./sip/endpoint.ts";
+import type { InboundCall, SipAddress } from "./sip/types.ts";
+import { CallRecords } from "./store/calls.ts";
+import { closeDb, openDb } from "./store/db.ts";
+
+export interface RunningDaemon {
+  sip: SipAddress[];
+  metricsUrl?: string;
+  stop(): Promise<void>;
+}
+
+export async function startDaemon(config: Config, opts: { dataDir: string; log: Log }): Promise<RunningDaemon> {
+  const { log } = opts;
+  const dataDir = resolve(opts.dataDir);
+  const db = openDb(join(dataDir, "switchboard.db"));
+  const cdr = new CallRecords(db);
+  const orphans = cdr.closeOrphans(Date.now());
+  if (orphans > 0) log.warn({ orphans }, "closed call records left open by an earlier run");
+
+  const media = await MediaEngine.start({ media: config.media, log: log.child({ part: "media" }) });
+  const sip = new SipEndpoint({ sip: config.sip, trunks: config.trunks, log: log.child({ part: "sip" }) });
+  const registry = new CallRegistry(config.limits.maxCalls);
+  const deps: CallDeps & { voicemailDir: string } = {
+    config,
+    media,
+    cdr,
+    log,
+    recordingsDir: config.recording.dir ? resolve(config.recording.dir) : join(dataDir, "recordings"),
+    voicemailDir: join(dataDir, "voicemail"),
+    dial: (o) => sip.invite(o),
+  };
+
+  sip.on("call", (leg: InboundCall) => {
+    const refused = registry.admission();
+    if (refused) return leg.reject(refused.status, refused.reason);
+    CallSession.answer(leg, deps).then(
+      (call) => {
+        registry.add(call);
+        runDemoLine(call, deps)
+          .catch((e: Error) => call.log.error({ err: e.message, stack: e.stack }, "call app failed"))
+          .finally(() => void call.hangup("box", "app finished"));
+      },
+      (e: Error) => {
+        const level = e instanceof CallRejected ? "info" : "error";
+        log[level]({ callId: leg.info.callId, err: e.message }, "call not answered");
+      },
+    );
+  });
+
+  const sipAddresses = await sip.start();
+  for (const [trunkId, reg] of sip.registrations) {
+    reg.on("state", (state, detail) => log.info({ trunk: trunkId, state, ...detail }, "trunk registration"));
+  }
+
+  let metrics: { server: Server; url: string } | undefined;
+  if (config.metrics.enabled) {
+    metrics = await startMetricsServer(
+      config.metrics.address,
+      config.metrics.port,
+      [processMetrics, () => callMetrics(registry), () => mediaMetrics(media), () => registrationMetrics(sip)],
+      () => ({ ok: true, detail: { activeCalls: registry.size } }),
+    );
+  }
+
+  log.info({ sip: sipAddresses, metricsUrl: metrics?.url, dataDir }, "ready");
+
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      log.info({ activeCalls: registry.size }, "shutting down");
+      sip.setAccepting(false);
+      await registry.drain(5000);
+      await sip.stop();
+      await media.stop();
+      await new Promise<void>((r) => (metrics ? metrics.server.close(() => r()) : r()));
+      closeDb(db);
+      log.info("stopped");
+    })();
+    return stopping;
+  };
+  return { sip: sipAddresses, metricsUrl: metrics?.url, stop };
+}
+
+function callMetrics(registry: CallRegistry): MetricSample[] {
+  return [
+    { name: "switchboard_calls_active", help: "Calls in progress.", type: "gauge", value: registry.size },
+    { name: "switchboard_calls_total", help: "Calls answered since start.", type: "counter", value: registry.total },
+  ];
+}
+
+async function mediaMetrics(media: MediaEngine): Promise<MetricSample[]> {
+  const s = await media.stats();
+  const help = "RTP send lateness against the 20 ms media clock, ms.";
+  return [
+    { name: "switchboard_media_sessions", help: "Open RTP sessions.", type: "gauge", value: s.sessions },
+    {
+      name: "switchboard_media_lateness_ms",
+      help,
+      type: "gauge",
+      value: s.latenessP50Ms,
+      labels: { quantile: "0.5" },
+    },
+    {
+      name: "switchboard_media_lateness_ms",
+      help,
+      type: "gauge",
+      value: s.latenessP99Ms,
+      labels: { quantile: "0.99" },
+    },
+    {
+      name: "switchboard_media_lateness_max_ms",
+      help: "Worst send lateness, ms.",
+      type: "gauge",
+      value: s.latenessMaxMs,
+    },
+    { name: "switchboard_media_ticks_total", help: "Media clock ticks.", type: "counter", value: s.ticks },
+    {
+      name: "switchboard_media_frames_missed_total",
+      help: "Frames that were due but not sent.",
+      type: "counter",
+      value: s.framesMissed,
+    },
+  ];
+}
+
+function registrationMetrics(sip: SipEndpoint): MetricSample[] {
+  return [...sip.registrations.values()].map((r) => ({
+    name: "switchboard_trunk_registered",
+    help: "1 when the trunk registration is active.",
+    type: "gauge" as const,
+    value: r.state === "registered" ? 1 : 0,
+    labels: { trunk: r.trunkId },
+  }));
+}
