@@ -13,6 +13,7 @@ import { SipEndpoint } from "./sip/endpoint.ts";
 import type { InboundCall, SipAddress } from "./sip/types.ts";
 import { CallRecords } from "./store/calls.ts";
 import { closeDb, openDb } from "./store/db.ts";
+import { applyRetention } from "./store/retention.ts";
 
 export interface RunningDaemon {
   sip: SipAddress[];
@@ -27,6 +28,13 @@ export async function startDaemon(config: Config, opts: { dataDir: string; log: 
   const cdr = new CallRecords(db);
   const orphans = cdr.closeOrphans(Date.now());
   if (orphans > 0) log.warn({ orphans }, "closed call records left open by an earlier run");
+  const retention = () =>
+    applyRetention(db, config.store.retentionDays, { filesOf: (id) => [join(dataDir, "voicemail", `${id}.wav`)] }).then(
+      (r) => r.deleted + r.failed > 0 && log.info(r, "retention applied"),
+      (e: Error) => log.error({ err: e.message }, "retention failed"),
+    );
+  void retention();
+  const retentionTimer = setInterval(retention, 86_400_000).unref();
 
   const media = await MediaEngine.start({ media: config.media, log: log.child({ part: "media" }) });
   const sip = new SipEndpoint({ sip: config.sip, trunks: config.trunks, log: log.child({ part: "sip" }) });
@@ -79,6 +87,7 @@ export async function startDaemon(config: Config, opts: { dataDir: string; log: 
   const stop = () => {
     stopping ??= (async () => {
       log.info({ activeCalls: registry.size }, "shutting down");
+      clearInterval(retentionTimer);
       sip.setAccepting(false);
       await registry.drain(5000);
       await sip.stop();

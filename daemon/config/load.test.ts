@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { test } from "node:test";
 import { ConfigError, parseConfig } from "./load.ts";
 
@@ -22,7 +22,9 @@ test("an empty file is a valid config with safe defaults", () => {
 });
 
 test("the shipped demo config and trunk presets are valid", () => {
-  for (const f of ["demo.yaml"]) {
+  const presets = readdirSync(new URL("../../examples/trunks/", import.meta.url)).map((f) => `trunks/${f}`);
+  assert.ok(presets.length >= 5);
+  for (const f of ["demo.yaml", ...presets]) {
     const text = readFileSync(new URL(`../../examples/${f}`, import.meta.url), "utf8");
     assert.doesNotThrow(() => parseConfig(text, f), f);
   }
