@@ -57,6 +57,10 @@ export interface MediaStats {
   rttMs?: number;
   /** Address RTP is sent to (after latching). */
   remote?: string;
+  /** RTP/RTCP packets dropped as malformed (bad version, truncated header, garbage). */
+  packetsMalformed?: number;
+  /** RTP/RTCP packets from an unexpected source (not latched, possible injection), dropped. */
+  packetsIgnored?: number;
 }
 
 export interface MediaSessionEvents {
