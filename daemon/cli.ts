@@ -7,6 +7,7 @@ import { createLog } from "./ops/log.ts";
 const usage = `usage:
   switchboard start --config FILE [--data DIR]   run the daemon
   switchboard check-config FILE                  validate a config file (exit 1 and list every problem)
+  switchboard models list|install PATH|verify [NAME]|remove NAME [--config FILE] [--data DIR]
   switchboard version                            print the version`;
 
 export function version(): string {
@@ -25,6 +26,8 @@ export async function main(argv: string[]): Promise<number> {
       return checkConfig(rest);
     case "start":
       return start(rest);
+    case "models":
+      return models(rest);
     default:
       console.error(
         command && command !== "help" && command !== "--help" ? `unknown command "${command}"\n${usage}` : usage,
@@ -48,6 +51,31 @@ function checkConfig(args: string[]): number {
     console.error(e.message);
     return 1;
   }
+}
+
+/** Model commands take the data dir and search paths from --config (when given) and --data. */
+async function models(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: { config: { type: "string" }, data: { type: "string" }, manifest: { type: "string" } },
+    allowPositionals: true,
+  });
+  let dataDir = values.data ?? "./data";
+  let searchPaths: string[] = [];
+  if (values.config) {
+    try {
+      const config = loadConfig(values.config);
+      dataDir = values.data ?? config.dataDir;
+      searchPaths = config.models.searchPaths;
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      console.error(e.message);
+      return 1;
+    }
+  }
+  const { modelsCommand } = await import("../models/cli.ts");
+  const rest = values.manifest ? [...positionals, "--manifest", values.manifest] : positionals;
+  return modelsCommand(rest, { dataDir, searchPaths, out: (line) => console.log(line) });
 }
 
 async function start(args: string[]): Promise<number> {

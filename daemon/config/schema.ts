@@ -143,6 +143,13 @@ export const metricsSchema = z
   })
   .strict();
 
+export const modelsSchema = z
+  .object({
+    /** Read-only directories holding model bundles (one sub-directory per bundle) besides <dataDir>/models. */
+    searchPaths: z.array(z.string()).default([]),
+  })
+  .strict();
+
 export const storeSchema = z
   .object({
     /** Days to keep CDRs and recordings; 0 = forever. */
@@ -165,6 +172,7 @@ export const configSchema = z
     recording: recordingSchema.default(recordingSchema.parse({})),
     metrics: metricsSchema.default(metricsSchema.parse({})),
     store: storeSchema.default(storeSchema.parse({})),
+    models: modelsSchema.default(modelsSchema.parse({})),
     limits: z
       .object({
         maxCalls: z.number().int().min(1).max(2000).default(200),
