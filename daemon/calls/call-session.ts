@@ -2,10 +2,19 @@
 // logic; apps (the demo line now, the flow engine later) drive it through play/digits/record/hangup.
 import { randomUUID } from "node:crypto";
 import { mkdirSync } from "node:fs";
+import { writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { Config } from "../config/schema.ts";
 import type { MediaEngine } from "../media/engine.ts";
-import type { DtmfSource, MediaSession, MediaStats, PlayResult, PlaySource } from "../media/types.ts";
+import {
+  type DtmfSource,
+  INTERNAL_RATE,
+  type MediaSession,
+  type MediaStats,
+  type PlayResult,
+  type PlaySource,
+} from "../media/types.ts";
+import { encodeWav } from "../media/wav.ts";
 import type { Log } from "../ops/log.ts";
 import type { CallLeg, InboundCall, LegEndCause, OutboundCall } from "../sip/types.ts";
 import type { CallRecords, HangupSide } from "../store/calls.ts";
@@ -205,7 +214,6 @@ export class CallSession {
     opts: { maxMs: number; silenceMs: number; stopDigits: string },
   ): Promise<{ reason: "digit" | "silence" | "max" | "hangup"; path: string; durationMs: number }> {
     mkdirSync(dirname(path), { recursive: true });
-    const { writeMonoWav } = await import("./message-file.ts");
     const frames: Int16Array[] = [];
     const detector = new SilenceDetector(opts.silenceMs);
     const startedAt = Date.now();
@@ -231,7 +239,7 @@ export class CallSession {
       this.signal.addEventListener("abort", onAbort, { once: true });
     });
     this.digits.clear();
-    await writeMonoWav(path, frames);
+    await writeFile(path, encodeWav(concatFrames(frames), INTERNAL_RATE));
     return { reason, path, durationMs: Date.now() - startedAt };
   }
 
@@ -261,6 +269,16 @@ export class CallSession {
     this.log.info({ side, cause: hangupCause }, "call ended");
     this.resolveEnded();
   }
+}
+
+function concatFrames(frames: Int16Array[]): Int16Array {
+  const out = new Int16Array(frames.reduce((n, f) => n + f.length, 0));
+  let off = 0;
+  for (const f of frames) {
+    out.set(f, off);
+    off += f.length;
+  }
+  return out;
 }
 
 /** Connect two answered calls; when either ends, the other is hung up with the right side in its CDR. */
