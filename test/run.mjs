@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Finds every *.test.ts (unit tests beside the code, peer tests under test/) and runs them with node's test runner.
-// `--unit` runs only the tests beside the code (no peers, no processes).
+// Runs every *.test.ts: first the unit tests beside the code (two at a time), then the tests under test/ that start
+// real peers (one at a time, so sipp, Kamailio and the daemon do not fight over two cores and flake).
+// `--unit` runs only the first phase; other arguments filter files by substring.
 import { spawnSync } from "node:child_process";
 import { readdirSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
@@ -8,7 +9,6 @@ import { join, relative } from "node:path";
 const root = new URL("..", import.meta.url).pathname;
 const unitOnly = process.argv.includes("--unit");
 const filters = process.argv.slice(2).filter((a) => !a.startsWith("--"));
-const dirs = unitOnly ? ["daemon", "models", "hw", "provisioning"] : ["daemon", "models", "hw", "provisioning", "test"];
 
 function walk(dir, out) {
   let entries;
@@ -26,16 +26,27 @@ function walk(dir, out) {
   return out;
 }
 
-let files = dirs.flatMap((d) => walk(join(root, d), [])).sort();
-if (filters.length) files = files.filter((f) => filters.some((x) => f.includes(x)));
-if (files.length === 0) {
+const pick = (dirs) => {
+  const files = dirs.flatMap((d) => walk(join(root, d), [])).sort();
+  return filters.length ? files.filter((f) => filters.some((x) => f.includes(x))) : files;
+};
+const phases = [{ name: "unit", files: pick(["daemon", "models", "hw", "provisioning"]), concurrency: 2 }];
+if (!unitOnly) phases.push({ name: "peers", files: pick(["test"]), concurrency: 1 });
+
+if (phases.every((p) => p.files.length === 0)) {
   console.error("no test files found");
   process.exit(1);
 }
-const args = ["--import", "tsx", "--test", "--test-reporter=spec", "--test-concurrency=2", ...files];
-const r = spawnSync(process.execPath, args, {
-  cwd: root,
-  stdio: "inherit",
-  env: { ...process.env, ORT_DISABLE_TELEMETRY: "1" },
-});
-process.exit(r.status ?? 1);
+let failed = false;
+for (const phase of phases) {
+  if (phase.files.length === 0) continue;
+  console.log(`\n== ${phase.name} tests: ${phase.files.length} files`);
+  const args = ["--import", "tsx", "--test", "--test-reporter=spec", `--test-concurrency=${phase.concurrency}`];
+  const r = spawnSync(process.execPath, [...args, ...phase.files], {
+    cwd: root,
+    stdio: "inherit",
+    env: { ...process.env, ORT_DISABLE_TELEMETRY: "1" },
+  });
+  if (r.status !== 0) failed = true;
+}
+process.exit(failed ? 1 : 0);
