@@ -8,6 +8,7 @@ import { mediaSchema } from "../config/schema.ts";
 import { silentLog } from "../ops/log.ts";
 import { MediaEngine } from "./engine.ts";
 import type { MediaSession } from "./types.ts";
+import { g711Encode } from "./g711.ts";
 import { encodeWav, readWav } from "./wav.ts";
 
 const media = mediaSchema.parse({ rtpAddress: "127.0.0.1", rtpPortMin: 31000, rtpPortMax: 31099, rtpTimeoutS: 0 });
@@ -203,4 +204,74 @@ test("listen forwards 16 kHz frames; ports are even and reused after close", asy
     [...used].every((p) => seen.has(p)),
     "closed ports come round again",
   );
+});
+
+test("30 ms PCMA from a raw peer is recorded on the left; DTMF on its own SSRC is reported", async () => {
+  const s = await engine.allocate();
+  const sock = dgram.createSocket("udp4");
+  await new Promise<void>((r) => sock.bind(0, "127.0.0.1", r));
+  const port = sock.address().port;
+  const offer = [
+    "v=0",
+    "o=sipp 1 1 IN IP4 127.0.0.1",
+    "s=-",
+    "c=IN IP4 127.0.0.1",
+    "t=0 0",
+    `m=audio ${port} RTP/AVP 8 101`,
+    "a=rtpmap:8 PCMA/8000",
+    "a=rtpmap:101 telephone-event/8000",
+    "a=fmtp:101 0-15",
+    "a=ptime:30",
+    "",
+  ].join("\r\n");
+  const ans = s.answer(offer);
+  assert.equal(ans?.media.codec, "PCMA");
+  assert.equal(ans?.media.ptimeMs, 30);
+  const digits: string[] = [];
+  s.on("dtmf", (d) => digits.push(d));
+  const rec = join(dir, "raw30.wav");
+  s.startRecording(rec);
+  const send = (pt: number, ssrc: number, seq: number, ts: number, payload: Uint8Array, marker = false) => {
+    const b = Buffer.alloc(12 + payload.length);
+    b[0] = 0x80;
+    b[1] = (marker ? 0x80 : 0) | pt;
+    b.writeUInt16BE(seq & 0xffff, 2);
+    b.writeUInt32BE(ts >>> 0, 4);
+    b.writeUInt32BE(ssrc, 8);
+    b.set(payload, 12);
+    return new Promise<void>((r) => sock.send(b, s.localPort, "127.0.0.1", () => r()));
+  };
+  const tone = g711Encode("alaw", toneFile(1000, 8000, 1.5));
+  // paced like a real peer (the playout needs real time), not asserted on
+  for (let k = 0; (k + 1) * 240 <= tone.length; k++) {
+    await send(8, 0xdee0ee8f, 59133 + k, 240 + k * 240, tone.subarray(k * 240, k * 240 + 240), k === 0);
+    await sleep(30);
+  }
+  for (let k = 0; k < 10; k++) {
+    const end = k >= 7;
+    const dur = Math.min(k + 1, 7) * 160;
+    await send(
+      101,
+      0x0e05384e,
+      7984 + k,
+      13280,
+      Uint8Array.of(1, (end ? 0x80 : 0) | 10, dur >> 8, dur & 0xff),
+      k === 0,
+    );
+    await sleep(20);
+  }
+  await until(() => digits.length >= 1);
+  await sleep(100);
+  await s.stopRecording();
+  assert.deepEqual(digits, ["1"]);
+  const left = channel((await readWav(rec)).samples, 0);
+  let best = 0;
+  for (let off = 0; off + 8000 <= left.length; off += 800)
+    best = Math.max(best, toneShare(left.subarray(off, off + 8000), 1000));
+  assert.ok(best > 0.8, `1 kHz share on the left ${best.toFixed(2)}`);
+  const st = await s.stats();
+  assert.equal(st.packetsLost, 0);
+  assert.equal(st.dtmfReceived, 1);
+  sock.close();
+  await s.close();
 });

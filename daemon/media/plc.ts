@@ -1,6 +1,7 @@
 // Packet-loss concealment in the spirit of G.711 Appendix I: repeat the last pitch period of the signal history,
-// fade it out over the following frames (silent after 60 ms), and overlap-add into the next good frame so the
-// seam does not click. Works on the decoded signal at any rate (8 kHz G.711, 16 kHz G.722).
+// fade it out (silent after 60 ms of loss), and overlap-add into the next good packet so the seam does not click.
+// Works on the decoded signal at any rate (8 kHz G.711, 16 kHz G.722) and for gaps of any length: the jitter
+// buffer conceals exactly the missing duration, which with 10..60 ms packets is rarely a whole number of frames.
 
 const MAX_CONCEAL_MS = 60;
 
@@ -9,6 +10,7 @@ export class Concealer {
   private readonly minPitch: number;
   private readonly maxPitch: number;
   private readonly ola: number;
+  /** Samples concealed since the last good packet. */
   private lostRun = 0;
   private pitch = 0;
   private phase = 0;
@@ -38,16 +40,16 @@ export class Concealer {
     this.push(frame);
   }
 
-  /** Synthesise one frame for a lost packet. */
-  conceal(out = new Int16Array(this.frameSamples)): Int16Array {
-    const frameMs = (this.frameSamples * 1000) / this.rate;
+  /** Synthesise `out.length` samples (default one frame) of a gap; consecutive calls continue the same gap. */
+  conceal(out: Int16Array = new Int16Array(this.frameSamples)): Int16Array {
     if (this.lostRun === 0) {
       this.pitch = this.estimatePitch();
       this.phase = 0;
     }
-    this.lostRun++;
-    const elapsedMs = (this.lostRun - 1) * frameMs;
-    if (elapsedMs >= MAX_CONCEAL_MS) {
+    const maxRun = (this.rate * MAX_CONCEAL_MS) / 1000;
+    const from = this.lostRun;
+    this.lostRun += out.length;
+    if (from >= maxRun) {
       out.fill(0);
       this.tail.fill(0);
       this.tailValid = true;
@@ -55,16 +57,14 @@ export class Concealer {
     }
     const h = this.hist;
     const start = h.length - this.pitch;
-    // linear fade from the first lost frame's gain to zero at MAX_CONCEAL_MS
-    const g0 = 1 - elapsedMs / MAX_CONCEAL_MS;
-    const g1 = 1 - (elapsedMs + frameMs) / MAX_CONCEAL_MS;
+    // linear fade from the gain at the start of the gap to zero MAX_CONCEAL_MS into it
+    const gain = (k: number) => Math.max(0, 1 - k / maxRun);
     for (let i = 0; i < out.length; i++) {
-      const g = g0 + ((g1 - g0) * i) / out.length;
-      out[i] = Math.round(h[start + this.phase] * g);
+      out[i] = Math.round(h[start + this.phase] * gain(from + i));
       this.phase = (this.phase + 1) % this.pitch;
     }
     for (let i = 0; i < this.ola; i++) {
-      this.tail[i] = h[start + this.phase] * g1;
+      this.tail[i] = h[start + this.phase] * gain(this.lostRun + i);
       this.phase = (this.phase + 1) % this.pitch;
     }
     this.tailValid = true;

@@ -1,7 +1,12 @@
-// One call's RTP/RTCP in the media worker. Receiving happens in socket callbacks (validate, latch, jitter buffer);
-// everything audible happens in the clock's two per-tick phases: rxTick (jitter buffer -> decode or conceal ->
-// 16 kHz frame for listeners, recorder and the bridge peer) and txTick (DTMF event > bridged audio > player >
-// comfort silence -> encode -> send). RTP timestamps come from the frame counter, so they never drift.
+// One call's RTP/RTCP in the media worker. Receiving happens in socket callbacks (validate, latch, dispatch by
+// payload type, jitter buffer); everything audible happens in the clock's two per-tick phases: rxTick (jitter
+// buffer: timestamp-driven decode or conceal -> 20 ms -> 16 kHz frame for listeners, recorder and the bridge peer)
+// and txTick (DTMF event > bridged audio > player > comfort silence -> encode -> packetize at the negotiated ptime
+// -> send). RTP timestamps come from the frame counter, so they never drift.
+//
+// Receive accepts any packetization (10..60 ms, changing mid-stream): the jitter buffer places packets by RTP
+// timestamp. Send uses the peer's a=ptime when it is 10, 20, 30 or 40 ms (within a=maxptime), else 20 ms: RFC 4566
+// makes ptime a receiver preference, and 20 ms is what every peer accepts.
 import type dgram from "node:dgram";
 import { RtpHeader, RtpPacket } from "werift";
 import type { MediaConfig } from "../config/schema.ts";
@@ -22,6 +27,9 @@ export const RELATCH_SILENCE_MS = 2000;
 const DTMF_END_TIMEOUT_MS = 600;
 const NONE: number[] = [];
 const SAMPLES_PER_FRAME_8K = 160; // RTP timestamp step: every supported codec has an 8 kHz RTP clock
+// Payload bytes per RTP timestamp unit: 1 for G.711 and G.722 alike, so a 20 ms payload splits or joins at any
+// byte into packets of other durations.
+const SEND_PTIMES = [10, 20, 30, 40];
 
 interface PlayItem {
   playId: number;
@@ -70,6 +78,11 @@ export class RtpSession implements BridgeLeg {
   private readonly tsBase = (Math.random() * 0x100000000) >>> 0;
   private frames = 0;
   private markerNext = true;
+  /** Encoded audio not yet sent (ptime above 20 ms) and the RTP timestamp of its first byte. */
+  private txPending = new Uint8Array(0);
+  private txPendingTs = 0;
+  /** SSRC of the peer's telephone-events, which need not be the audio SSRC (sipp pcaps, some gateways). */
+  private dtmfSsrc: number | undefined;
 
   private readonly queue: PlayItem[] = [];
   private recorder: Recorder | undefined;
@@ -85,7 +98,6 @@ export class RtpSession implements BridgeLeg {
     bytesReceived: 0,
     malformed: 0,
     ignored: 0,
-    framesConcealed: 0,
     dtmfReceived: 0,
     sendErrors: 0,
   };
@@ -128,7 +140,10 @@ export class RtpSession implements BridgeLeg {
         minMs: this.cfg.jitterMinMs,
         maxMs: this.cfg.jitterMaxMs,
         clockRate: media.clockRate,
+        decoder: this.codec,
+        plc: this.plc,
       });
+      this.txPending = new Uint8Array(0);
     }
     const useInband =
       this.cfg.inbandDtmf === "always" || (this.cfg.inbandDtmf === "auto" && media.dtmfPayloadType === undefined);
@@ -194,17 +209,23 @@ export class RtpSession implements BridgeLeg {
     }
     const h = pkt.header;
     const jb = this.jb as JitterBuffer;
-    if (pt === neg.dtmfPayloadType) {
-      jb.push({ ssrc: h.ssrc, seq: h.sequenceNumber, ts: h.timestamp, payload: null }, now);
-      this.lastEventArrival = now;
-      const d = this.dtmfRx.receive(pkt.payload, h.timestamp);
-      if (d) this.onDigit(d.digit, "rfc4733", d.durationMs);
-    } else if (pt === neg.payloadType) {
+    // dispatch by payload type first: only the audio payload type feeds (and may reset) the jitter buffer
+    if (pt === neg.payloadType) {
       jb.push({ ssrc: h.ssrc, seq: h.sequenceNumber, ts: h.timestamp, payload: new Uint8Array(pkt.payload) }, now);
-    } else {
-      // comfort noise (13) or a payload type we did not negotiate: keep the sequence space, play nothing
-      jb.push({ ssrc: h.ssrc, seq: h.sequenceNumber, ts: h.timestamp, payload: null }, now);
+      return;
     }
+    // telephone-event, comfort noise (13) or a payload type we did not negotiate: it plays nothing, but when it
+    // shares the audio SSRC it shares its sequence space too, and a placeholder keeps that gap from counting as
+    // loss (the jitter buffer ignores placeholders of any other SSRC)
+    jb.push({ ssrc: h.ssrc, seq: h.sequenceNumber, ts: h.timestamp, payload: null }, now);
+    if (pt !== neg.dtmfPayloadType) return;
+    if (this.dtmfSsrc !== h.ssrc) {
+      if (this.dtmfSsrc !== undefined) this.host.log("debug", "telephone-event SSRC changed", { ssrc: h.ssrc });
+      this.dtmfSsrc = h.ssrc;
+    }
+    this.lastEventArrival = now;
+    const d = this.dtmfRx.receive(pkt.payload, h.timestamp);
+    if (d) this.onDigit(d.digit, "rfc4733", d.durationMs);
   }
 
   /**
@@ -258,22 +279,13 @@ export class RtpSession implements BridgeLeg {
       if (d) this.onDigit(d.digit, "rfc4733", d.durationMs);
     }
     this.checkTimeout(now);
-    const r = jb.pop();
-    let native: Int16Array | null = null;
-    if (r.kind === "audio") {
-      native = codec.decode(r.payload);
-      this.plc?.good(native);
-    } else if (r.kind === "lost" && this.plc) {
-      native = this.plc.conceal();
-      this.counters.framesConcealed++;
-    }
+    // exactly 20 ms of decoded (or concealed) audio, whatever the peer's packet size; null = silence
+    const native = jb.pop();
     if (native && this.inband)
       for (const d of this.inband.process(native)) this.onDigit(d.digit, "inband", d.durationMs);
     const needInternal = this.listening || this.recorder !== undefined || this.peer !== undefined;
     if (!needInternal) return;
-    if (native && native.length * (16000 / codec.nativeRate) === FRAME_SAMPLES) {
-      this.rxFrame = codec.toInternal(native);
-    }
+    if (native) this.rxFrame = codec.toInternal(native);
     if (this.listening) {
       const copy = this.rxFrame ? this.rxFrame.slice() : new Int16Array(FRAME_SAMPLES);
       this.host.emit({ t: "audio", sid: this.id, frame: copy }, [copy.buffer as ArrayBuffer]);
@@ -288,6 +300,7 @@ export class RtpSession implements BridgeLeg {
     if (this.neg && this.sending && this.codec) this.sendFrame(frameTs);
     else {
       this.markerNext = true;
+      this.txPending = new Uint8Array(0);
       this.dropDtmf();
     }
     this.recorder?.frame(this.rxFrame, this.txFrame);
@@ -299,6 +312,8 @@ export class RtpSession implements BridgeLeg {
     const neg = this.neg as NegotiatedMedia;
     const ev = neg.dtmfPayloadType !== undefined ? this.dtmfTx.next(frameTs) : undefined;
     if (ev !== undefined && ev !== "gap") {
+      // events replace audio; audio held back for a longer packet is dropped (the timestamp gap reads as silence)
+      this.txPending = new Uint8Array(0);
       this.sendRtp(neg.dtmfPayloadType as number, ev.timestamp, ev.marker, ev.payload);
       if (ev.digitDone) this.digitSent(ev.tag);
       return;
@@ -310,8 +325,26 @@ export class RtpSession implements BridgeLeg {
     }
     this.txFrame = frame;
     const payload = frame ? codec.encode(frame) : codec.silence;
-    this.sendRtp(neg.payloadType, frameTs, this.markerNext, payload);
-    this.markerNext = false;
+    const ptime = neg.ptimeMs !== undefined && SEND_PTIMES.includes(neg.ptimeMs) ? neg.ptimeMs : 20;
+    if (ptime === 20) {
+      this.sendRtp(neg.payloadType, frameTs, this.markerNext, payload);
+      this.markerNext = false;
+      return;
+    }
+    // other ptimes: queue this frame's bytes and send every whole packet (two per tick at 10 ms, two every three
+    // ticks at 30 ms, one every two at 40 ms)
+    if (this.txPending.length === 0) this.txPendingTs = frameTs;
+    const joined = new Uint8Array(this.txPending.length + payload.length);
+    joined.set(this.txPending);
+    joined.set(payload, this.txPending.length);
+    const bytes = (ptime * neg.clockRate) / 1000;
+    let off = 0;
+    for (; joined.length - off >= bytes; off += bytes) {
+      this.sendRtp(neg.payloadType, (this.txPendingTs + off) >>> 0, this.markerNext, joined.subarray(off, off + bytes));
+      this.markerNext = false;
+    }
+    this.txPending = joined.slice(off);
+    this.txPendingTs = (this.txPendingTs + off) >>> 0;
   }
 
   private sendRtp(pt: number, ts: number, marker: boolean, payload: Uint8Array): void {
@@ -455,7 +488,7 @@ export class RtpSession implements BridgeLeg {
       packetsLost: st?.lost ?? 0,
       packetsLate: st?.late ?? 0,
       packetsDuplicate: st?.duplicate ?? 0,
-      framesConcealed: this.counters.framesConcealed,
+      framesConcealed: Math.round((st?.concealedMs ?? 0) / 20),
       jitterMs: Math.round((st?.jitterMs ?? 0) * 10) / 10,
       jitterBufferMs: st?.targetMs ?? 0,
       dtmfReceived: this.counters.dtmfReceived,

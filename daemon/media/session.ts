@@ -76,8 +76,9 @@ export class EngineMediaSession extends EventEmitter<MediaSessionEvents> impleme
       this.log.info({ sid: this.id, reason: r.reason }, "SDP offer not acceptable");
       return null;
     }
-    this.apply(r.media);
-    return { sdp: r.sdp, media: r.media };
+    const media = { ...r.media, ptimeMs: sendPtime(offerSdp) };
+    this.apply(media);
+    return { sdp: r.sdp, media };
   }
 
   /** Our offer; `direction: "sendonly"` puts the far end on hold, "sendrecv" resumes. */
@@ -90,7 +91,7 @@ export class EngineMediaSession extends EventEmitter<MediaSessionEvents> impleme
   applyAnswer(answerSdp: string): boolean {
     const m = parseAnswer(answerSdp, this.offeredCodecs, this.offeredDirection);
     if (!m) return false;
-    this.apply(m);
+    this.apply({ ...m, ptimeMs: sendPtime(answerSdp) });
     return true;
   }
 
@@ -209,4 +210,36 @@ export class EngineMediaSession extends EventEmitter<MediaSessionEvents> impleme
       }
     }
   }
+}
+
+const SEND_PTIMES = [10, 20, 30, 40];
+
+/**
+ * The packet time to send with, from the peer's SDP (first active audio stream, session-level attributes as the
+ * fallback some old UAs rely on): its a=ptime when we can packetize that (10/20/30/40 ms), limited by a=maxptime;
+ * otherwise 20 ms, which RFC 3551 makes the default every peer must accept.
+ */
+export function sendPtime(sdp: string): number {
+  let inAudio = false;
+  let seenAudio = false;
+  const at: { ptime?: number; maxptime?: number } = {};
+  const session: { ptime?: number; maxptime?: number } = {};
+  for (const raw of sdp.split(/\r?\n/)) {
+    const line = raw.trim();
+    if (line.startsWith("m=")) {
+      if (seenAudio) break;
+      inAudio = /^m=audio [1-9]/.test(line);
+      seenAudio = inAudio;
+      continue;
+    }
+    const a = /^a=(ptime|maxptime):\s*(\d+)/.exec(line);
+    if (!a) continue;
+    const into = inAudio ? at : seenAudio ? undefined : session;
+    if (into) into[a[1] as "ptime" | "maxptime"] = Number(a[2]);
+  }
+  const ptime = at.ptime ?? session.ptime;
+  const max = at.maxptime ?? session.maxptime;
+  let want = ptime !== undefined && SEND_PTIMES.includes(ptime) ? ptime : 20;
+  if (max !== undefined && want > max) want = SEND_PTIMES.filter((p) => p <= max).pop() ?? 10;
+  return want;
 }

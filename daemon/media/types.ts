@@ -14,6 +14,9 @@ export interface NegotiatedMedia {
   clockRate: number;
   /** telephone-event payload type, when the peer offered it. */
   dtmfPayloadType?: number;
+  /** Packet time we send, ms: the peer's a=ptime when it is 10, 20, 30 or 40 (within a=maxptime), else 20.
+   * What we receive may be any packet size from 10 to 60 ms, whatever the SDP said. */
+  ptimeMs?: number;
   remoteAddress: string;
   remotePort: number;
   remoteRtcpPort: number;
@@ -40,11 +43,11 @@ export interface MediaStats {
   packetsSent: number;
   packetsReceived: number;
   bytesReceived: number;
-  /** Packets never received (gaps in sequence numbers after the jitter buffer gave up on them). */
+  /** Audio packets never received (missing sequence numbers of the audio SSRC once their play time came). */
   packetsLost: number;
   packetsLate: number;
   packetsDuplicate: number;
-  /** Frames synthesized by packet-loss concealment. */
+  /** Audio synthesized by packet-loss concealment, in 20 ms frames. */
   framesConcealed: number;
   /** RFC 3550 interarrival jitter, ms. */
   jitterMs: number;
