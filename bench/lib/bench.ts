@@ -71,6 +71,7 @@ export function benchDaemon(maxCalls: number, extra: Record<string, unknown> = {
       ...extra,
     },
     readyTimeoutMs: 30_000,
+    rtpPorts: Math.max(200, maxCalls * 2 + 20),
   });
 }
 

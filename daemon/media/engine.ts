@@ -64,6 +64,7 @@ export class MediaEngine {
         if (m.t !== "ready") return;
         worker.off("message", onMsg);
         worker.off("error", reject);
+        opts.log.info(m.priority);
         resolve();
       };
       worker.on("message", onMsg);

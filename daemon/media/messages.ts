@@ -40,7 +40,7 @@ export type SessionEvent =
 export type FromWorker =
   | Reply
   | SessionEvent
-  | { t: "ready" }
+  | { t: "ready"; priority: string }
   | { t: "log"; level: "debug" | "info" | "warn" | "error"; msg: string; sid?: string; data?: Record<string, unknown> };
 
 export function isReply(m: FromWorker): m is Reply {

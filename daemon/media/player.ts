@@ -1,16 +1,56 @@
 // Turns a PlaySource into 16 kHz mono PCM16 on the main thread (file read is async; decoding and resampling run
 // here, off the media clock), ready to be transferred to the worker.
+import { stat } from "node:fs/promises";
 import { resampleBuffer } from "./resample.ts";
 import { INTERNAL_RATE, type PlaySource } from "./types.ts";
 import { readWav, toMono } from "./wav.ts";
 
-export async function loadPlaySource(src: PlaySource): Promise<Int16Array> {
-  if ("file" in src) {
-    const wav = await readWav(src.file);
-    return resampleBuffer(toMono(wav.samples, wav.channels), wav.sampleRate, INTERNAL_RATE);
+/**
+ * Decoded prompt files, keyed by path and checked against size and mtime. The same few prompts are played on every
+ * call, and resampling them each time was the main thread's largest cost at 200 calls (measured: 27 % of its CPU).
+ */
+class DecodedFiles {
+  private readonly entries = new Map<string, { size: number; mtimeMs: number; pcm: Int16Array }>();
+  private bytes = 0;
+
+  constructor(private readonly maxBytes: number) {}
+
+  async get(path: string): Promise<Int16Array> {
+    const st = await stat(path);
+    const hit = this.entries.get(path);
+    if (hit && hit.size === st.size && hit.mtimeMs === st.mtimeMs) {
+      this.entries.delete(path); // re-insert: Map order is the LRU order
+      this.entries.set(path, hit);
+      return hit.pcm;
+    }
+    const wav = await readWav(path);
+    const pcm = resampleBuffer(toMono(wav.samples, wav.channels), wav.sampleRate, INTERNAL_RATE);
+    if (hit) this.drop(path);
+    if (pcm.byteLength <= this.maxBytes) {
+      this.entries.set(path, { size: st.size, mtimeMs: st.mtimeMs, pcm });
+      this.bytes += pcm.byteLength;
+      for (const oldest of this.entries.keys()) {
+        if (this.bytes <= this.maxBytes) break;
+        this.drop(oldest);
+      }
+    }
+    return pcm;
   }
+
+  private drop(path: string): void {
+    const e = this.entries.get(path);
+    if (!e) return;
+    this.bytes -= e.pcm.byteLength;
+    this.entries.delete(path);
+  }
+}
+
+const decodedFiles = new DecodedFiles(64 * 2 ** 20);
+
+export async function loadPlaySource(src: PlaySource): Promise<Int16Array> {
+  // always a copy: the result is transferred to the worker
+  if ("file" in src) return (await decodedFiles.get(src.file)).slice();
   if ("pcm" in src) {
-    // always a copy: the result is transferred to the worker and the caller keeps its buffer
     return src.sampleRate === INTERNAL_RATE ? src.pcm.slice() : resampleBuffer(src.pcm, src.sampleRate, INTERNAL_RATE);
   }
   if ("tone" in src) return tone(src.tone);

@@ -67,7 +67,7 @@ export function pcapDir(): string {
   const candidates = [
     process.env.SWITCHBOARD_PCAP_DIR,
     "/usr/share/sip-tester",
-    "/work/shared/notes/spike/peers/sipp/pcap",
+    join(repoRoot, "../shared/notes/spike/peers/sipp/pcap"),
   ].filter((d): d is string => !!d);
   for (const d of candidates) if (existsSync(join(d, "g711a.pcap"))) return d;
   throw new Error(`sipp sample pcaps not found in ${candidates.join(", ")}`);
@@ -148,6 +148,8 @@ export interface StartOptions {
   dataDir?: string;
   env?: Record<string, string>;
   readyTimeoutMs?: number;
+  /** Size of the RTP port range to reserve (two ports per call); default 200. */
+  rtpPorts?: number;
 }
 
 type Obj = Record<string, unknown>;
@@ -167,7 +169,7 @@ export async function startDaemon(opts: StartOptions = {}): Promise<DaemonHandle
   const dataDir = opts.dataDir ?? join(work, "data");
   mkdirSync(dataDir, { recursive: true });
   // Reuse the range when restarting on the same data dir is not needed: a fresh range per start is simplest.
-  const range: PortRange = await freePortRange(200);
+  const range: PortRange = await freePortRange(opts.rtpPorts ?? 200);
   const defaults: Obj = {
     log: { level: "debug" },
     sip: {

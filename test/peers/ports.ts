@@ -91,29 +91,44 @@ process.once("exit", () => {
   for (const f of held) rmSync(f, { force: true });
 });
 
-/** `count` consecutive UDP ports (even start, for RTP/RTCP pairs) that are free and reserved for this process. */
+/**
+ * `count` consecutive UDP ports (even start, for RTP/RTCP pairs) that are free and reserved for this process.
+ * Large ranges (benches with hundreds of calls) lock several consecutive blocks.
+ */
 export async function freePortRange(count = BLOCK, host = HOST): Promise<PortRange> {
-  if (count > BLOCK) throw new Error(`at most ${BLOCK} ports per range`);
+  const blocks = Math.ceil(count / BLOCK);
+  if (blocks > LAST_BLOCK - FIRST_BLOCK + 1) throw new Error(`at most ${(LAST_BLOCK - FIRST_BLOCK + 1) * BLOCK} ports`);
   for (let attempt = 0; attempt < 40; attempt++) {
-    const block = FIRST_BLOCK + Math.floor(Math.random() * (LAST_BLOCK - FIRST_BLOCK + 1));
-    const lock = tryLock(block);
-    if (!lock) continue;
-    const min = block * BLOCK;
+    const first = FIRST_BLOCK + Math.floor(Math.random() * (LAST_BLOCK - FIRST_BLOCK + 2 - blocks));
+    const locks: string[] = [];
+    for (let b = first; b < first + blocks; b++) {
+      const lock = tryLock(b);
+      if (!lock) break;
+      locks.push(lock);
+    }
+    const unlock = () => {
+      for (const l of locks) rmSync(l, { force: true });
+    };
+    if (locks.length < blocks) {
+      unlock();
+      continue;
+    }
+    const min = first * BLOCK;
     const max = min + count - 1;
     let free = true;
     // Probe every port: the daemon may take any of them.
     for (let p = min; p <= max && free; p++) free = (await probeUdp(p, host)) === p;
     if (!free) {
-      rmSync(lock, { force: true });
+      unlock();
       continue;
     }
-    held.add(lock);
+    for (const l of locks) held.add(l);
     return {
       min,
       max,
       release() {
-        held.delete(lock);
-        rmSync(lock, { force: true });
+        for (const l of locks) held.delete(l);
+        unlock();
       },
     };
   }
