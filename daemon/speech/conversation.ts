@@ -6,6 +6,7 @@
 //     is interruptible, is cut off by barge-in: stopPlayback() is called inside the very frame handler that decided;
 //   - events: speechStarted, turn (merged segments + ASR text), bargeIn (measured delay).
 // Audio time (samples received) drives endpointing and the barge-in onset; wall time only measures processing.
+import { resampleBuffer } from "../media/resample.ts";
 import { EventEmitter } from "node:events";
 import type { MediaSession } from "../media/types.ts";
 import { BargeInDetector, type BargeInOptions } from "./barge-in.ts";
@@ -14,7 +15,6 @@ import { type EndpointMode, type Turn, TurnEndpointer, type TurnEndpointerOption
 import { Lock } from "./lock.ts";
 import { concatInt16 } from "./pcm.ts";
 import type { PromptCache } from "./prompt-cache.ts";
-import { sherpa } from "./sherpa-api.ts";
 import type { Asr, StreamingAsrStream, Tts, Vad, VadStream } from "./types.ts";
 
 const RATE = 16000;
@@ -260,7 +260,7 @@ async function* once(p: Promise<Int16Array>): AsyncGenerator<Int16Array> {
 
 async function* sentences(tts: Tts, text: string, voice: string, signal: AbortSignal): AsyncGenerator<Int16Array> {
   for await (const c of tts.synthesize(text, { voice, signal })) {
-    yield c.sampleRate === RATE ? c.pcm : resample(c.pcm, c.sampleRate);
+    yield c.sampleRate === RATE ? c.pcm : resampleBuffer(c.pcm, c.sampleRate, RATE);
   }
 }
 
@@ -299,13 +299,4 @@ async function* prefetch<T>(src: AsyncIterable<T>): AsyncGenerator<T> {
     });
     wake = undefined;
   }
-}
-
-function resample(pcm: Int16Array, rate: number): Int16Array {
-  const f = new Float32Array(pcm.length);
-  for (let i = 0; i < pcm.length; i++) f[i] = pcm[i] / 32768;
-  const r = new (sherpa().LinearResampler)(rate, RATE).flush(f);
-  const out = new Int16Array(r.length);
-  for (let i = 0; i < r.length; i++) out[i] = Math.max(-32768, Math.min(32767, Math.round(r[i] * 32768)));
-  return out;
 }

@@ -7,11 +7,11 @@
 // checksum does not match (torn disk, other version, manual tampering) is ignored and synthesized again.
 // Memory: an LRU bounded by bytes of PCM; a prompt larger than the whole budget is served but not kept in memory.
 // Concurrent get() of one key share one synthesis. Returned arrays are shared: callers must not modify them.
+import { resampleBuffer } from "../media/resample.ts";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { concatInt16 } from "./pcm.ts";
-import { sherpa } from "./sherpa-api.ts";
 import type { Tts } from "./types.ts";
 
 const RATE = 16000;
@@ -111,7 +111,7 @@ export class PromptCache {
   private async synthesize(voice: string, text: string): Promise<Int16Array> {
     const parts: Int16Array[] = [];
     for await (const chunk of this.tts.synthesize(text, { voice })) {
-      parts.push(chunk.sampleRate === RATE ? chunk.pcm : resample(chunk.pcm, chunk.sampleRate));
+      parts.push(chunk.sampleRate === RATE ? chunk.pcm : resampleBuffer(chunk.pcm, chunk.sampleRate, RATE));
     }
     return concatInt16(parts);
   }
@@ -176,13 +176,4 @@ export class PromptCache {
 /** Voice ids become directory names: keep them to a safe character set. */
 function safeDirName(voice: string): string {
   return voice.replace(/[^A-Za-z0-9_-]/g, "_"); // no dots: "." and ".." must not become paths
-}
-
-function resample(pcm: Int16Array, rate: number): Int16Array {
-  const f = new Float32Array(pcm.length);
-  for (let i = 0; i < pcm.length; i++) f[i] = pcm[i] / 32768;
-  const r = new (sherpa().LinearResampler)(rate, RATE).flush(f);
-  const out = new Int16Array(r.length);
-  for (let i = 0; i < r.length; i++) out[i] = Math.max(-32768, Math.min(32767, Math.round(r[i] * 32768)));
-  return out;
 }
