@@ -97,7 +97,14 @@ async function start(args: string[]): Promise<number> {
   process.on("uncaughtException", (e) => log.error({ err: e.message, stack: e.stack }, "uncaught exception"));
   process.on("unhandledRejection", (e) => log.error({ err: String(e) }, "unhandled rejection"));
   const { startDaemon } = await import("./main.ts");
-  const daemon = await startDaemon(config, { dataDir: values.data ?? config.dataDir, log });
+  let daemon: Awaited<ReturnType<typeof startDaemon>>;
+  try {
+    daemon = await startDaemon(config, { dataDir: values.data ?? config.dataDir, log });
+  } catch (e) {
+    log.fatal({ err: (e as Error).message }, "start failed");
+    console.error(`switchboard: ${(e as Error).message}`);
+    return 1;
+  }
   await new Promise<void>((resolve) => {
     const onSignal = (signal: string) => {
       log.info({ signal }, "signal received");

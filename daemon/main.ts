@@ -50,8 +50,9 @@ export async function startDaemon(config: Config, opts: { dataDir: string; log: 
   };
 
   sip.on("call", (leg: InboundCall) => {
+    registry.offered++;
     const refused = registry.admission();
-    if (refused) return leg.reject(refused.status, refused.reason);
+    if (refused) return CallSession.refuse(leg, deps, refused.status, refused.reason);
     CallSession.answer(leg, deps).then(
       (call) => {
         registry.add(call);
@@ -66,19 +67,37 @@ export async function startDaemon(config: Config, opts: { dataDir: string; log: 
     );
   });
 
-  const sipAddresses = await sip.start();
+  let sipAddresses: SipAddress[];
+  try {
+    sipAddresses = await sip.start();
+  } catch (e) {
+    // e.g. the SIP port is taken: undo what was started so the process can exit with a clear message
+    await sip.stop().catch(() => undefined);
+    await media.stop();
+    closeDb(db);
+    throw new Error(`cannot start SIP: ${(e as Error).message}`);
+  }
   for (const [trunkId, reg] of sip.registrations) {
     reg.on("state", (state, detail) => log.info({ trunk: trunkId, state, ...detail }, "trunk registration"));
   }
 
   let metrics: { server: Server; url: string } | undefined;
   if (config.metrics.enabled) {
-    metrics = await startMetricsServer(
-      config.metrics.address,
-      config.metrics.port,
-      [processMetrics, () => callMetrics(registry), () => mediaMetrics(media), () => registrationMetrics(sip)],
-      () => ({ ok: true, detail: { activeCalls: registry.size } }),
-    );
+    try {
+      metrics = await startMetricsServer(
+        config.metrics.address,
+        config.metrics.port,
+        [processMetrics, () => callMetrics(registry), () => mediaMetrics(media), () => registrationMetrics(sip)],
+        () => ({ ok: true, detail: { activeCalls: registry.size } }),
+      );
+    } catch (e) {
+      await sip.stop();
+      await media.stop();
+      closeDb(db);
+      throw new Error(
+        `cannot start metrics on ${config.metrics.address}:${config.metrics.port}: ${(e as Error).message}`,
+      );
+    }
   }
 
   log.info({ sip: sipAddresses, metricsUrl: metrics?.url, dataDir }, "ready");
@@ -104,7 +123,13 @@ export async function startDaemon(config: Config, opts: { dataDir: string; log: 
 function callMetrics(registry: CallRegistry): MetricSample[] {
   return [
     { name: "switchboard_calls_active", help: "Calls in progress.", type: "gauge", value: registry.size },
-    { name: "switchboard_calls_total", help: "Calls answered since start.", type: "counter", value: registry.total },
+    { name: "switchboard_calls_total", help: "Calls offered since start.", type: "counter", value: registry.offered },
+    {
+      name: "switchboard_calls_answered_total",
+      help: "Calls answered since start.",
+      type: "counter",
+      value: registry.answered,
+    },
   ];
 }
 

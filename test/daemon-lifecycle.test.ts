@@ -93,6 +93,29 @@ describe("switchboard CLI", { timeout: 60_000 }, () => {
     assert.equal(r.status, 0, r.stderr);
     assert.ok(r.stdout.includes(pkg.version), `stdout: ${r.stdout}`);
   });
+
+  it("start exits 1 naming the address when the SIP port is taken", async () => {
+    const taken = createSocket("udp4");
+    await new Promise<void>((r) => taken.bind(0, "127.0.0.1", () => r()));
+    const port = taken.address().port;
+    const file = join(tmp, "taken.yaml");
+    writeFileSync(
+      file,
+      [
+        "sip:",
+        `  listen: [{ transport: udp, address: 127.0.0.1, port: ${port} }]`,
+        "media: { rtpAddress: 127.0.0.1, rtpPortMin: 29000, rtpPortMax: 29010 }",
+        "metrics: { enabled: false }",
+      ].join("\n"),
+    );
+    try {
+      const r = cli("start", "--config", file, "--data", join(tmp, "taken-data"));
+      assert.equal(r.status, 1, `stdout: ${r.stdout}\nstderr: ${r.stderr}`);
+      assert.match(r.stderr, new RegExp(`EADDRINUSE 127\\.0\\.0\\.1:${port}`));
+    } finally {
+      taken.close();
+    }
+  });
 });
 
 /** One raw INVITE over UDP; resolves with the final status (ACKing a non-2xx), or undefined after `timeoutMs`. */

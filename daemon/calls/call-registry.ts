@@ -4,7 +4,9 @@ import type { CallSession } from "./call-session.ts";
 export class CallRegistry {
   private readonly active = new Map<string, CallSession>();
   private draining = false;
-  total = 0;
+  /** Calls offered to the box (every one has a CDR row), and of those the ones answered. */
+  offered = 0;
+  answered = 0;
 
   constructor(private readonly maxCalls: number) {}
 
@@ -17,7 +19,7 @@ export class CallRegistry {
 
   add(call: CallSession): void {
     this.active.set(call.id, call);
-    this.total++;
+    this.answered++;
     void call.ended.then(() => this.active.delete(call.id));
   }
 

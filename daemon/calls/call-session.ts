@@ -16,6 +16,7 @@ import {
 } from "../media/types.ts";
 import { encodeWav } from "../media/wav.ts";
 import type { Log } from "../ops/log.ts";
+import { CallFailedError } from "../sip/endpoint.ts";
 import type { CallLeg, InboundCall, LegEndCause, OutboundCall } from "../sip/types.ts";
 import type { CallRecords, HangupSide } from "../store/calls.ts";
 import { DigitQueue } from "./digit-queue.ts";
@@ -77,21 +78,7 @@ export class CallSession {
 
   /** Take an offered call: negotiate media, ring, answer, start recording. Rejects the leg on failure. */
   static async answer(leg: InboundCall, deps: CallDeps): Promise<CallSession> {
-    const id = randomUUID();
-    const { info } = leg;
-    deps.cdr.start({
-      id,
-      direction: "inbound",
-      trunk: info.trunkId,
-      fromUri: info.fromUri,
-      fromNumber: info.fromUser,
-      toUri: info.toUri,
-      did: info.did,
-      sipCallId: info.callId,
-      transport: info.transport,
-      remoteAddress: `${info.source.address}:${info.source.port}`,
-      startedAt: Date.now(),
-    });
+    const id = CallSession.recordOffer(leg, deps);
     const log = deps.log.child({ call: id });
     let media: MediaSession;
     try {
@@ -115,15 +102,46 @@ export class CallSession {
       sdp = media.offer(); // late offer: our offer goes in the 200, the answer in the ACK
     }
     leg.progress({ code: 180 });
+    // The call is answered when our 200 goes out, not when its ACK arrives: a caller whose ACK was lost may
+    // already be talking, and may hang up (BYE) before any ACK reaches us.
+    const acked = leg.accept(sdp);
+    deps.cdr.answered(id, Date.now(), media.negotiated?.codec ?? "unknown");
     try {
-      await leg.accept(sdp);
+      await acked;
     } catch (e) {
-      session.hangupBy ??= { side: "system", cause: "no ACK" };
+      if (e instanceof CallFailedError && e.endCause.by === "failure")
+        session.hangupBy ??= { side: "system", cause: "no ACK" };
       throw new CallRejected(408, (e as Error).message);
     }
-    session.markAnswered();
-    log.info({ from: info.fromUri, did: info.did, codec: media.negotiated?.codec }, "call answered");
+    session.startAnsweredServices();
+    log.info({ from: leg.info.fromUri, did: leg.info.did, codec: media.negotiated?.codec }, "call answered");
     return session;
+  }
+
+  /** A call the box will not take (busy, shutting down) still gets its record, with the status it was given. */
+  static refuse(leg: InboundCall, deps: CallDeps, status: number, reason: string): void {
+    const id = CallSession.recordOffer(leg, deps);
+    leg.reject(status, reason);
+    deps.cdr.ended(id, { endedAt: Date.now(), hangupCause: reason, hangupSide: "box", sipStatus: status });
+  }
+
+  private static recordOffer(leg: InboundCall, deps: CallDeps): string {
+    const id = randomUUID();
+    const { info } = leg;
+    deps.cdr.start({
+      id,
+      direction: "inbound",
+      trunk: info.trunkId,
+      fromUri: info.fromUri,
+      fromNumber: info.fromUser,
+      toUri: info.toUri,
+      did: info.did,
+      sipCallId: info.callId,
+      transport: info.transport,
+      remoteAddress: `${info.source.address}:${info.source.port}`,
+      startedAt: Date.now(),
+    });
+    return id;
   }
 
   /** Place an outbound leg and wait until it is answered (or fails). */
@@ -157,7 +175,8 @@ export class CallSession {
       await session.hangup("box", "unusable SDP answer");
       throw new CallRejected(488, "unusable SDP answer");
     }
-    session.markAnswered();
+    deps.cdr.answered(id, Date.now(), media.negotiated?.codec ?? "unknown");
+    session.startAnsweredServices();
     return session;
   }
 
@@ -165,9 +184,8 @@ export class CallSession {
     return "accept" in leg;
   }
 
-  private markAnswered(): void {
-    const codec = this.media.negotiated?.codec ?? "unknown";
-    this.deps.cdr.answered(this.id, Date.now(), codec);
+  /** Limits and recording start once the call is really up (inbound: ACKed; outbound: 2xx with a usable SDP). */
+  private startAnsweredServices(): void {
     const limit = this.deps.config.limits.maxCallDurationS * 1000;
     this.maxDurationTimer = setTimeout(() => void this.hangup("system", "max call duration"), limit);
     this.maxDurationTimer.unref();
