@@ -1,7 +1,7 @@
 // Speech engine figures on this machine: real-time factor (processing time / audio time, single thread) and RSS
 // growth of Silero VAD, GTCRN and Pico TTS. Run: node --expose-gc --import tsx bench/speech-engines.ts
 import { GtcrnDenoiser } from "../daemon/speech/gtcrn-denoiser.ts";
-import { concatInt16 } from "../daemon/speech/pcm.ts";
+import { concatInt16 } from "../daemon/media/pcm.ts";
 import { PicoTts } from "../daemon/speech/pico-tts.ts";
 import { sherpa } from "../daemon/speech/sherpa-api.ts";
 import { SileroVad } from "../daemon/speech/silero-vad.ts";

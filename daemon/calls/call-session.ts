@@ -14,6 +14,7 @@ import {
   type PlayResult,
   type PlaySource,
 } from "../media/types.ts";
+import { concatInt16 } from "../media/pcm.ts";
 import { encodeWav } from "../media/wav.ts";
 import type { Log } from "../ops/log.ts";
 import { CallFailedError } from "../sip/endpoint.ts";
@@ -257,7 +258,7 @@ export class CallSession {
       this.signal.addEventListener("abort", onAbort, { once: true });
     });
     this.digits.clear();
-    await writeFile(path, encodeWav(concatFrames(frames), INTERNAL_RATE));
+    await writeFile(path, encodeWav(concatInt16(frames), INTERNAL_RATE));
     return { reason, path, durationMs: Date.now() - startedAt };
   }
 
@@ -287,16 +288,6 @@ export class CallSession {
     this.log.info({ side, cause: hangupCause }, "call ended");
     this.resolveEnded();
   }
-}
-
-function concatFrames(frames: Int16Array[]): Int16Array {
-  const out = new Int16Array(frames.reduce((n, f) => n + f.length, 0));
-  let off = 0;
-  for (const f of frames) {
-    out.set(f, off);
-    off += f.length;
-  }
-  return out;
 }
 
 /** Connect two answered calls; when either ends, the other is hung up with the right side in its CDR. */

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { frameDbfs, SilenceDetector } from "./silence-detector.ts";
+import { frameDbfs } from "../media/pcm.ts";
+import { SilenceDetector } from "./silence-detector.ts";
 
 const tone = (amp: number) => Int16Array.from({ length: 320 }, (_, i) => Math.round(amp * Math.sin(i / 3)));
 

@@ -1,13 +1,6 @@
 // Energy-based end-of-message detection for voicemail. Deliberately simple: it only has to notice that a caller
 // stopped talking for seconds, not find word boundaries (the speech pipeline's VAD does that).
-
-/** Level in dBFS of a PCM16 frame. */
-export function frameDbfs(frame: Int16Array): number {
-  let sum = 0;
-  for (let i = 0; i < frame.length; i++) sum += frame[i] * frame[i];
-  const rms = Math.sqrt(sum / Math.max(1, frame.length)) / 32768;
-  return rms > 0 ? 20 * Math.log10(rms) : -120;
-}
+import { frameDbfs } from "../media/pcm.ts";
 
 export class SilenceDetector {
   private silentMs = 0;

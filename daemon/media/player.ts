@@ -1,6 +1,7 @@
 // Turns a PlaySource into 16 kHz mono PCM16 on the main thread (file read is async; decoding and resampling run
 // here, off the media clock), ready to be transferred to the worker.
 import { stat } from "node:fs/promises";
+import { concatInt16 } from "./pcm.ts";
 import { resampleBuffer } from "./resample.ts";
 import { INTERNAL_RATE, type PlaySource } from "./types.ts";
 import { readWav, toMono } from "./wav.ts";
@@ -85,11 +86,5 @@ export function dtmfTones(digits: string, durationMs: number): Int16Array {
     if (!f) throw new Error(`not a DTMF digit: ${d}`);
     return tone({ frequencies: f, durationMs: durationMs * 2, onMs: durationMs, offMs: durationMs });
   });
-  const out = new Int16Array(parts.reduce((a, p) => a + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return concatInt16(parts);
 }

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { BARGE_IN_VAD, BargeInDetector } from "./barge-in.ts";
-import { concatInt16, meanSquare } from "./pcm.ts";
+import { concatInt16, meanSquare } from "../media/pcm.ts";
 import { SileroVad } from "./silero-vad.ts";
 import { espeak, frames, haveModel, SILERO, speechBounds } from "./testutil.ts";
 

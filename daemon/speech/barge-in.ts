@@ -20,7 +20,7 @@
 // The detector fires at the first frame where the run is ≥ minSpeechMs long, its mean energy ≥ minDbfs and the VAD
 // says speech, while armed (interruptible playback in progress). The decision lands at max(minSpeechMs, VAD
 // confirmation) + up to one frame: 150–200 ms of audio after onset in the tests (fricative starts are the slow end). It fires once per run (latched) and is pure: no clock, audio time only.
-import { meanSquare } from "./pcm.ts";
+import { meanSquare } from "../media/pcm.ts";
 
 /** Settings for the dedicated fast-onset Silero stream (pass to `new SileroVad({ model, ...BARGE_IN_VAD })`). */
 export const BARGE_IN_VAD = { minSpeechS: 0.03, threshold: 0.3, minSilenceS: 0.2 } as const;
@@ -49,12 +49,6 @@ export interface BargeInTrigger {
   delayMs: number;
   /** Mean energy of the run up to the trigger, dBFS. */
   meanDbfs: number;
-}
-
-/** RMS level of a frame in dBFS (-Infinity for digital silence). */
-export function frameDbfs(frame: Int16Array): number {
-  const ms = meanSquare(frame);
-  return ms > 0 ? 10 * Math.log10(ms) : Number.NEGATIVE_INFINITY;
 }
 
 export class BargeInDetector {

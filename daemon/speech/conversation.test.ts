@@ -6,7 +6,7 @@ import { before, test } from "node:test";
 import type { MediaSession, MediaSessionEvents, PlayResult, PlaySource } from "../media/types.ts";
 import { BARGE_IN_VAD } from "./barge-in.ts";
 import { type BargeInInfo, type CallerTurn, SpeechChannel } from "./conversation.ts";
-import { concatInt16, meanSquare } from "./pcm.ts";
+import { concatInt16, meanSquare } from "../media/pcm.ts";
 import { PICO_VOICES, PicoTts } from "./pico-tts.ts";
 import { SileroVad } from "./silero-vad.ts";
 import { espeak, frames, haveModel, PICO_DIR, SILERO, speechBounds } from "./testutil.ts";

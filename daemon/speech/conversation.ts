@@ -13,7 +13,7 @@ import { BargeInDetector, type BargeInOptions } from "./barge-in.ts";
 import type { DeadAirMonitor } from "./dead-air.ts";
 import { type EndpointMode, type Turn, TurnEndpointer, type TurnEndpointerOptions } from "./endpointing.ts";
 import { Lock } from "./lock.ts";
-import { concatInt16 } from "./pcm.ts";
+import { concatInt16 } from "../media/pcm.ts";
 import type { PromptCache } from "./prompt-cache.ts";
 import type { Asr, StreamingAsrStream, Tts, Vad, VadStream } from "./types.ts";
 

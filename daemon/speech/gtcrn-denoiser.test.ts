@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { GtcrnDenoiser } from "./gtcrn-denoiser.ts";
-import { concatInt16, meanSquare } from "./pcm.ts";
+import { concatInt16, meanSquare } from "../media/pcm.ts";
 import { espeak, frames, GTCRN, haveModel } from "./testutil.ts";
 import { EngineLoadError } from "./types.ts";
 

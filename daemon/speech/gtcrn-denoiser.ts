@@ -3,7 +3,7 @@
 // instance; the shared engine holds the checked config. sherpa needs the model's metadata (model_type, sample_rate,
 // n_fft, hop_length, cache shapes): the raw upstream gtcrn_simple.onnx lacks it and is rejected here, before sherpa.
 import { checkOnnx } from "./model-files.ts";
-import { float32ToInt16, int16ToFloat32 } from "./pcm.ts";
+import { float32ToInt16, int16ToFloat32 } from "../media/pcm.ts";
 import { type SherpaOnlineDenoiser, type SherpaOnlineDenoiserConfig, sherpa } from "./sherpa-api.ts";
 import { type Denoiser, type DenoiserStream, EngineLoadError } from "./types.ts";
 

@@ -3,7 +3,7 @@ import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { concatInt16 } from "./pcm.ts";
+import { concatInt16 } from "../media/pcm.ts";
 import { PICO_VOICES, PicoTts } from "./pico-tts.ts";
 import { SileroVad } from "./silero-vad.ts";
 import { frames, haveModel, PICO_DIR, SILERO } from "./testutil.ts";

@@ -9,7 +9,7 @@
 import { join } from "node:path";
 import { Lock } from "./lock.ts";
 import { checkDir, checkFile } from "./model-files.ts";
-import { applyGain, concatInt16, dbToGain } from "./pcm.ts";
+import { applyGain, concatInt16, dbToGain } from "../media/pcm.ts";
 import { splitSentences } from "./sentences.ts";
 import { EngineLoadError, type Tts, type TtsChunk, type TtsOptions, type TtsVoice } from "./types.ts";
 

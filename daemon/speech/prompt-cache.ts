@@ -11,7 +11,7 @@ import { resampleBuffer } from "../media/resample.ts";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { concatInt16 } from "./pcm.ts";
+import { concatInt16 } from "../media/pcm.ts";
 import type { Tts } from "./types.ts";
 
 const RATE = 16000;

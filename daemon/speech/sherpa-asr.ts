@@ -11,7 +11,7 @@
 // Every file is pre-checked: a corrupt .onnx aborts the process inside sherpa (see model-files.ts).
 import { isAbsolute, join } from "node:path";
 import { checkFile, checkOnnx, readTokens } from "./model-files.ts";
-import { int16ToFloat32 } from "./pcm.ts";
+import { int16ToFloat32 } from "../media/pcm.ts";
 import {
   type SherpaModule,
   type SherpaOfflineRecognizer,

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { isAbsolute, join } from "node:path";
 import { Lock } from "./lock.ts";
 import { checkEspeakData, checkFile, checkOnnx, readTokens } from "./model-files.ts";
-import { float32ToInt16 } from "./pcm.ts";
+import { float32ToInt16 } from "../media/pcm.ts";
 import { splitSentences } from "./sentences.ts";
 import { type SherpaOfflineTts, type SherpaOfflineTtsConfig, sherpa } from "./sherpa-api.ts";
 import { EngineLoadError, type Tts, type TtsChunk, type TtsOptions, type TtsVoice } from "./types.ts";

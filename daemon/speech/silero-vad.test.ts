@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { concatInt16 } from "./pcm.ts";
+import { concatInt16 } from "../media/pcm.ts";
 import { SileroVad } from "./silero-vad.ts";
 import { espeak, frames, haveModel, SILERO, speechBounds } from "./testutil.ts";
 import { EngineLoadError, type VadEvent } from "./types.ts";

@@ -4,7 +4,7 @@
 // Silero in sherpa runs at 16 kHz only: another rate makes the native code exit the process, so the rate is fixed
 // here and other input rates are resampled per stream with sherpa's LinearResampler.
 import { checkOnnx, checkSileroSampleRate } from "./model-files.ts";
-import { int16ToFloat32 } from "./pcm.ts";
+import { int16ToFloat32 } from "../media/pcm.ts";
 import { type SherpaLinearResampler, type SherpaVad, type SherpaVadConfig, sherpa } from "./sherpa-api.ts";
 import type { Vad, VadEvent, VadStream } from "./types.ts";
 

@@ -1,4 +1,5 @@
-// PCM conversions shared by the engines. sherpa-onnx wants float samples in [-1, 1]; the media layer speaks PCM16.
+// Sample-level helpers shared by media, calls and the speech engines. The daemon speaks PCM16; sherpa-onnx wants
+// float samples in [-1, 1].
 
 export function int16ToFloat32(pcm: Int16Array): Float32Array {
   const out = new Float32Array(pcm.length);
@@ -50,4 +51,10 @@ export function meanSquare(pcm: Int16Array | Float32Array, start = 0, end = pcm.
     s += v * v;
   }
   return end > start ? s / (end - start) : 0;
+}
+
+/** RMS level of a PCM16 frame in dBFS; digital silence reads -120 (finite, so it logs and compares cleanly). */
+export function frameDbfs(frame: Int16Array): number {
+  const ms = meanSquare(frame);
+  return ms > 0 ? Math.max(-120, 10 * Math.log10(ms)) : -120;
 }
