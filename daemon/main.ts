@@ -67,37 +67,27 @@ export async function startDaemon(config: Config, opts: { dataDir: string; log: 
     );
   });
 
+  // Registration states are logged by the SIP layer itself (sip/registration.ts).
   let sipAddresses: SipAddress[];
+  let metrics: { server: Server; url: string } | undefined;
   try {
-    sipAddresses = await sip.start();
+    sipAddresses = await sip.start().catch((e: Error) => Promise.reject(new Error(`cannot start SIP: ${e.message}`)));
+    if (config.metrics.enabled) {
+      const { address, port } = config.metrics;
+      metrics = await startMetricsServer(
+        address,
+        port,
+        [processMetrics, () => callMetrics(registry), () => mediaMetrics(media), () => registrationMetrics(sip)],
+        () => ({ ok: true, detail: { activeCalls: registry.size } }),
+      ).catch((e: Error) => Promise.reject(new Error(`cannot start metrics on ${address}:${port}: ${e.message}`)));
+    }
   } catch (e) {
-    // e.g. the SIP port is taken: undo what was started so the process can exit with a clear message
+    // e.g. a port is taken: undo what was started so the process can exit with a clear message
+    clearInterval(retentionTimer);
     await sip.stop().catch(() => undefined);
     await media.stop();
     closeDb(db);
-    throw new Error(`cannot start SIP: ${(e as Error).message}`);
-  }
-  for (const [trunkId, reg] of sip.registrations) {
-    reg.on("state", (state, detail) => log.info({ trunk: trunkId, state, ...detail }, "trunk registration"));
-  }
-
-  let metrics: { server: Server; url: string } | undefined;
-  if (config.metrics.enabled) {
-    try {
-      metrics = await startMetricsServer(
-        config.metrics.address,
-        config.metrics.port,
-        [processMetrics, () => callMetrics(registry), () => mediaMetrics(media), () => registrationMetrics(sip)],
-        () => ({ ok: true, detail: { activeCalls: registry.size } }),
-      );
-    } catch (e) {
-      await sip.stop();
-      await media.stop();
-      closeDb(db);
-      throw new Error(
-        `cannot start metrics on ${config.metrics.address}:${config.metrics.port}: ${(e as Error).message}`,
-      );
-    }
+    throw e;
   }
 
   log.info({ sip: sipAddresses, metricsUrl: metrics?.url, dataDir }, "ready");
