@@ -35,11 +35,39 @@ export interface TxStats {
 type ClientState = "calling" | "proceeding" | "accepted" | "completed" | "terminated";
 type ServerState = "proceeding" | "accepted" | "completed" | "confirmed" | "terminated";
 
-export class ClientTransaction {
+/**
+ * What both transaction kinds share: the three RFC 3261 timer slots — retransmit (A/E/G), timeout (B/F/H) and
+ * linger (D/I/J/K, absorbing retransmissions after the final response) — and how a transaction ends.
+ */
+abstract class Transaction<S extends string> {
+  abstract state: S | "terminated";
+  protected timerRetransmit: NodeJS.Timeout | undefined;
+  protected timerTimeout: NodeJS.Timeout | undefined;
+  protected timerLinger: NodeJS.Timeout | undefined;
+
+  /** Remove this transaction from the layer's table. */
+  protected abstract detach(): void;
+
+  protected linger(ms: number): void {
+    clearTimeout(this.timerLinger);
+    if (ms <= 0) {
+      this.terminate();
+      return;
+    }
+    this.timerLinger = setTimeout(() => this.terminate(), ms);
+  }
+
+  terminate(): void {
+    this.state = "terminated";
+    clearTimeout(this.timerRetransmit);
+    clearTimeout(this.timerTimeout);
+    clearTimeout(this.timerLinger);
+    this.detach();
+  }
+}
+
+export class ClientTransaction extends Transaction<ClientState> {
   state: ClientState = "calling";
-  private timerRetransmit: NodeJS.Timeout | undefined;
-  private timerTimeout: NodeJS.Timeout | undefined;
-  private timerLinger: NodeJS.Timeout | undefined;
   private interval: number;
   private data: string;
   private ackData: string | undefined;
@@ -51,6 +79,7 @@ export class ClientTransaction {
     readonly target: SendTarget,
     private handler: ClientTxHandler,
   ) {
+    super();
     this.key = clientKey(request.branch, request.method);
     this.data = request.toString();
     this.interval = layer.timers.t1;
@@ -138,19 +167,7 @@ export class ClientTransaction {
     this.handler.response(res);
   }
 
-  private linger(ms: number): void {
-    if (ms <= 0) {
-      this.terminate();
-      return;
-    }
-    this.timerLinger = setTimeout(() => this.terminate(), ms);
-  }
-
-  terminate(): void {
-    this.state = "terminated";
-    clearTimeout(this.timerRetransmit);
-    clearTimeout(this.timerTimeout);
-    clearTimeout(this.timerLinger);
+  protected detach(): void {
     this.layer.removeClient(this);
   }
 }
@@ -174,12 +191,9 @@ export interface ServerTxEvents {
   ackTimeout?(): void;
 }
 
-export class ServerTransaction {
+export class ServerTransaction extends Transaction<ServerState> {
   state: ServerState = "proceeding";
   private last: string | undefined;
-  private timerRetransmit: NodeJS.Timeout | undefined;
-  private timerTimeout: NodeJS.Timeout | undefined;
-  private timerLinger: NodeJS.Timeout | undefined;
   private onAckTimeout: (() => void) | undefined;
   /** To-tag of the dialog this transaction's responses create (set by the TU). */
   toTag: string | undefined;
@@ -189,7 +203,9 @@ export class ServerTransaction {
     readonly key: string,
     readonly request: SipRequest,
     readonly target: SendTarget,
-  ) {}
+  ) {
+    super();
+  }
 
   get isInvite(): boolean {
     return this.request.method === "INVITE";
@@ -273,20 +289,7 @@ export class ServerTransaction {
     }
   }
 
-  private linger(ms: number): void {
-    clearTimeout(this.timerLinger);
-    if (ms <= 0) {
-      this.terminate();
-      return;
-    }
-    this.timerLinger = setTimeout(() => this.terminate(), ms);
-  }
-
-  terminate(): void {
-    this.state = "terminated";
-    clearTimeout(this.timerRetransmit);
-    clearTimeout(this.timerTimeout);
-    clearTimeout(this.timerLinger);
+  protected detach(): void {
     this.layer.removeServer(this);
   }
 }
