@@ -41,6 +41,17 @@ function clamp16(v: number): number {
   return r > 32767 ? 32767 : Math.max(r, -32768);
 }
 
+/** Filter state buffer: `hist` samples of history followed by `input`; grows (keeping history) when needed. */
+function withInput(buf: Float32Array<ArrayBuffer>, hist: number, input: Int16Array): Float32Array<ArrayBuffer> {
+  let b = buf;
+  if (b.length < hist + input.length) {
+    b = new Float32Array(hist + input.length);
+    b.set(buf.subarray(0, hist));
+  }
+  for (let i = 0; i < input.length; i++) b[hist + i] = input[i];
+  return b;
+}
+
 /** 16 kHz -> 8 kHz, streaming. Input length must be even. */
 export class Downsampler2 {
   private readonly hist = HB_TAPS - 1;
@@ -48,13 +59,8 @@ export class Downsampler2 {
 
   process(input: Int16Array, out = new Int16Array(input.length >> 1)): Int16Array {
     const h = this.hist;
-    if (this.buf.length < h + input.length) {
-      const nb = new Float32Array(h + input.length);
-      nb.set(this.buf.subarray(0, h));
-      this.buf = nb;
-    }
+    this.buf = withInput(this.buf, h, input);
     const b = this.buf;
-    for (let i = 0; i < input.length; i++) b[h + i] = input[i];
     const nTaps = HB_EVEN.length;
     for (let j = 0; j < out.length; j++) {
       // y[i] = sum h[k] x[i - k]; in buffer coordinates x[i] is b[i + h]
@@ -79,13 +85,8 @@ export class Upsampler2 {
 
   process(input: Int16Array, out = new Int16Array(input.length * 2)): Int16Array {
     const h = this.hist;
-    if (this.buf.length < h + input.length) {
-      const nb = new Float32Array(h + input.length);
-      nb.set(this.buf.subarray(0, h));
-      this.buf = nb;
-    }
+    this.buf = withInput(this.buf, h, input);
     const b = this.buf;
-    for (let i = 0; i < input.length; i++) b[h + i] = input[i];
     const nTaps = HB_EVEN.length;
     for (let m = 0; m < input.length; m++) {
       const base = m + h; // x[m]
