@@ -8,8 +8,8 @@ import { readWav } from "./audio/wav.ts";
 import {
   type DaemonHandle,
   runSipp,
-  type SippResult,
   scenario,
+  sippDetail,
   skipUnlessPeers,
   startDaemon,
   stopAll,
@@ -17,9 +17,6 @@ import {
 import { freePort } from "./peers/ports.ts";
 
 const skip = skipUnlessPeers("sipp");
-
-const detail = (r: SippResult) =>
-  `exit ${r.code}, ${r.successful} ok / ${r.failed} failed${r.timedOut ? " (killed)" : ""}\n${r.errors}\n${r.stdout.slice(-1200)}`;
 
 describe("operator bridge (DTMF 0)", { skip, timeout: 90_000 }, () => {
   let d: DaemonHandle;
@@ -47,9 +44,9 @@ describe("operator bridge (DTMF 0)", { skip, timeout: 90_000 }, () => {
       timeoutMs: 60_000,
       mediaPorts: true,
     });
-    assert.equal(caller.successful, 1, `caller: ${detail(caller)}`);
+    assert.equal(caller.successful, 1, `caller: ${sippDetail(caller)}`);
     const op = await operator;
-    assert.equal(op.successful, 1, `operator (must have been called and then hung up by the box): ${detail(op)}`);
+    assert.equal(op.successful, 1, `operator (must have been called and then hung up by the box): ${sippDetail(op)}`);
 
     const rows = await d.waitForCalls((rs) => rs.length >= 2 && rs.every((r) => r.ended_at !== null), 15_000);
     assert.equal(rows.length, 2, JSON.stringify(rows, null, 1));

@@ -12,6 +12,7 @@ import {
   runSipp,
   type SippResult,
   scenario,
+  sippDetail,
   skipUnlessPeers,
   startDaemon,
   stopAll,
@@ -20,7 +21,7 @@ import {
 const skip = skipUnlessPeers("sipp");
 
 function sippOk(r: SippResult, calls: number): void {
-  const detail = `sipp exit ${r.code}, ${r.successful} ok / ${r.failed} failed${r.timedOut ? " (killed)" : ""}\n${r.errors}\n${r.stdout.slice(-1500)}`;
+  const detail = sippDetail(r);
   assert.equal(r.successful, calls, detail);
   assert.equal(r.failed, 0, detail);
   assert.equal(r.code, 0, detail);

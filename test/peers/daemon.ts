@@ -397,6 +397,12 @@ const sippKills = new Set<() => void>();
  * test/peers/sipp.ts (the SIP tests' runner); only `rtt` runs need our own spawn, because that runner deletes its
  * scratch directory (and with it sipp's _rtt.csv) when sipp exits.
  */
+/** sipp's counts, errors and screen tail, for assertion messages. */
+export function sippDetail(r: SippResult): string {
+  const killed = r.timedOut ? " (killed)" : "";
+  return `sipp exit ${r.code}, ${r.successful} ok / ${r.failed} failed${killed}\n${r.errors}\n${r.stdout.slice(-1500)}`;
+}
+
 export async function runSipp(opts: SippOptions): Promise<SippResult> {
   const media = opts.mediaPorts ? await freePortRange(200) : undefined;
   const args = [
