@@ -26,10 +26,11 @@ export async function startDaemon(config: Config, opts: { dataDir: string; log: 
   const dataDir = resolve(opts.dataDir);
   const db = openDb(join(dataDir, "switchboard.db"));
   const cdr = new CallRecords(db);
+  const voicemailDir = join(dataDir, "voicemail");
   const orphans = cdr.closeOrphans(Date.now());
   if (orphans > 0) log.warn({ orphans }, "closed call records left open by an earlier run");
   const retention = () =>
-    applyRetention(db, config.store.retentionDays, { filesOf: (id) => [join(dataDir, "voicemail", `${id}.wav`)] }).then(
+    applyRetention(db, config.store.retentionDays, { filesOf: (id) => [join(voicemailDir, `${id}.wav`)] }).then(
       (r) => r.deleted + r.failed > 0 && log.info(r, "retention applied"),
       (e: Error) => log.error({ err: e.message }, "retention failed"),
     );
@@ -45,7 +46,7 @@ export async function startDaemon(config: Config, opts: { dataDir: string; log: 
     cdr,
     log,
     recordingsDir: config.recording.dir ? resolve(config.recording.dir) : join(dataDir, "recordings"),
-    voicemailDir: join(dataDir, "voicemail"),
+    voicemailDir,
     dial: (o) => sip.invite(o),
   };
 
