@@ -5,11 +5,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# npm ci when node_modules is missing or older than the lock file. npm reads the project's .npmrc
-# (onnxruntime-node-install=skip) because we run from the repo root.
+# Install when node_modules is missing or older than the lock file. `npm install`, not `npm ci`: the registry
+# reachable here has no macOS/Windows/musl builds of biome, so the lock cannot list them and `npm ci` refuses it as
+# out of sync. With an unchanged package.json, `npm install` installs exactly the locked versions. Install scripts
+# run only for the packages package.json's allowScripts approves (npm 11 skips the rest silently).
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  echo "setup: running npm ci (node_modules missing or older than package-lock.json)"
-  npm ci
+  echo "setup: running npm install (node_modules missing or older than package-lock.json)"
+  npm install --no-fund --no-audit
 else
   echo "setup: node_modules up to date"
 fi
