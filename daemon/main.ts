@@ -3,13 +3,17 @@
 import type { Server } from "node:http";
 import { join, resolve } from "node:path";
 import { CallRegistry } from "./calls/call-registry.ts";
-import { type CallDeps, CallRejected, CallSession } from "./calls/call-session.ts";
-import { runDemoLine } from "./calls/demo-line.ts";
+import { CallRejected, CallSession } from "./calls/call-session.ts";
+import { type DemoDeps, runDemoLine } from "./calls/demo-line.ts";
+import { allDemoTexts } from "./calls/demo-texts.ts";
+import type { PromptCache } from "./speech/prompt-cache.ts";
 import type { Config } from "./config/schema.ts";
 import { MediaEngine } from "./media/engine.ts";
 import type { Log } from "./ops/log.ts";
 import { type MetricSample, processMetrics, startMetricsServer } from "./ops/metrics.ts";
 import { SipEndpoint } from "./sip/endpoint.ts";
+import { loadSpeechEngines } from "./speech/engines.ts";
+import { ModelStore } from "../models/store.ts";
 import type { InboundCall, SipAddress } from "./sip/types.ts";
 import { CallRecords } from "./store/calls.ts";
 import { closeDb, openDb } from "./store/db.ts";
@@ -37,16 +41,25 @@ export async function startDaemon(config: Config, opts: { dataDir: string; log: 
   void retention();
   const retentionTimer = setInterval(retention, 86_400_000).unref();
 
+  const models = new ModelStore({
+    dataDir,
+    searchPaths: config.models.searchPaths,
+    log: log.child({ part: "models" }),
+  });
+  const speech = await loadSpeechEngines(config.speech, { dataDir, store: models, log: log.child({ part: "speech" }) });
+  if (speech.cache && speech.voice)
+    void warmPrompts(speech.cache, speech.voice, allDemoTexts(config.speech.language), log);
   const media = await MediaEngine.start({ media: config.media, log: log.child({ part: "media" }) });
   const sip = new SipEndpoint({ sip: config.sip, trunks: config.trunks, log: log.child({ part: "sip" }) });
   const registry = new CallRegistry(config.limits.maxCalls);
-  const deps: CallDeps & { voicemailDir: string } = {
+  const deps: DemoDeps = {
     config,
     media,
     cdr,
     log,
     recordingsDir: config.recording.dir ? resolve(config.recording.dir) : join(dataDir, "recordings"),
     voicemailDir,
+    speech,
     dial: (o) => sip.invite(o),
   };
 
@@ -79,7 +92,7 @@ export async function startDaemon(config: Config, opts: { dataDir: string; log: 
         address,
         port,
         [processMetrics, () => callMetrics(registry), () => mediaMetrics(media), () => registrationMetrics(sip)],
-        () => ({ ok: true, detail: { activeCalls: registry.size } }),
+        () => ({ ok: true, detail: { activeCalls: registry.size, speech: speech.status } }),
       ).catch((e: Error) => Promise.reject(new Error(`cannot start metrics on ${address}:${port}: ${e.message}`)));
     }
   } catch (e) {
@@ -109,6 +122,15 @@ export async function startDaemon(config: Config, opts: { dataDir: string; log: 
     return stopping;
   };
   return { sip: sipAddresses, metricsUrl: metrics?.url, stop };
+}
+
+/** Synthesize the static prompts in the background so the first call plays them without synthesis delay. */
+async function warmPrompts(cache: PromptCache, voice: string, texts: string[], log: Log): Promise<void> {
+  const t0 = performance.now();
+  for (const text of texts) {
+    await cache.get(voice, text).catch((e: Error) => log.warn({ err: e.message, text }, "prompt not synthesized"));
+  }
+  log.info({ prompts: texts.length, ms: Math.round(performance.now() - t0), ...cache.stats }, "prompt cache warm");
 }
 
 function callMetrics(registry: CallRegistry): MetricSample[] {

@@ -117,6 +117,10 @@ export const demoSchema = z
     maxMessageS: z.number().int().min(1).max(3600).default(120),
     silenceHangupS: z.number().min(1).max(60).default(5),
     menuTimeoutS: z.number().min(1).max(120).default(15),
+    /** With speech: what the box says when the caller spoke but nothing could be recognized. `{seconds}` becomes the
+     * length of the caller's turn (so the text differs per turn and is synthesized fresh); without it the reply
+     * comes from the prompt cache. Default: a built-in sentence in speech.language that points to the keypad. */
+    speechReply: z.string().min(1).max(500).optional(),
     /** Digits sent as RFC 4733 events right after answering (e.g. to signal a PBX or door opener); empty = none. */
     sendDigitsOnAnswer: z
       .string()
@@ -150,6 +154,75 @@ export const modelsSchema = z
   })
   .strict();
 
+const silenceMs = z.number().int().min(200).max(10_000);
+
+/** The call's speech front and back end (daemon/speech). Every engine is optional: what is missing falls back. */
+export const speechSchema = z
+  .object({
+    /** Turn speech on for answered calls. Off, or without a VAD, calls are DTMF-only. */
+    enabled: z.boolean().default(true),
+    /** Language of the box's voice and of recognition: picks the TTS voice and the ASR bundle. */
+    language: z.enum(["de-DE", "en-US", "en-GB"]).default("de-DE"),
+    /** Pico lingware directory; default: an installed or search-path `svox-pico` bundle, else Debian's
+     * /usr/share/pico/lang (package libttspico-data, non-free). */
+    picoLangDir: z.string().optional(),
+    /** Run the GTCRN denoiser on caller audio when its bundle is installed (costs ~0.12 of a core per call). */
+    denoise: z.boolean().default(false),
+    vad: z
+      .object({
+        /** Speech probability threshold of the turn VAD. */
+        threshold: z.number().min(0.05).max(0.95).default(0.5),
+        /** Shorter bursts are not speech, ms. */
+        minSpeechMs: z.number().int().min(30).max(2000).default(250),
+        /** Silence that closes a VAD segment, ms (the turn ends after endpointing.silenceMs). */
+        minSilenceMs: z.number().int().min(50).max(3000).default(300),
+      })
+      .strict()
+      .default({ threshold: 0.5, minSpeechMs: 250, minSilenceMs: 300 }),
+    bargeIn: z
+      .object({
+        enabled: z.boolean().default(true),
+        /** Caller speech must last this long before it cuts the box off (backchannels are shorter). */
+        minSpeechMs: z.number().int().min(40).max(2000).default(120),
+        /** ... and be this loud on average (dBFS), so line noise does not. */
+        minDbfs: z.number().min(-70).max(-10).default(-38),
+      })
+      .strict()
+      .default({ enabled: true, minSpeechMs: 120, minDbfs: -38 }),
+    endpointing: z
+      .object({
+        /** Caller silence that ends a turn, per what the box expects next. */
+        silenceMs: z
+          .object({
+            default: silenceMs.default(700),
+            digits: silenceMs.default(1500),
+            email: silenceMs.default(2000),
+            iban: silenceMs.default(2500),
+          })
+          .strict()
+          .default({ default: 700, digits: 1500, email: 2000, iban: 2500 }),
+        /** A turn longer than this ends at the next pause. */
+        maxTurnMs: z.number().int().min(2000).max(120_000).default(30_000),
+      })
+      .strict()
+      .default({ silenceMs: { default: 700, digits: 1500, email: 2000, iban: 2500 }, maxTurnMs: 30_000 }),
+    deadAir: z
+      .object({
+        /** Box silent this long after the caller's turn: a filler phrase. */
+        fillerAfterMs: z.number().int().min(200).max(10_000).default(800),
+        /** Nobody speaks this long after the box: "are you still there?". */
+        idlePromptAfterS: z.number().min(2).max(300).default(10),
+        /** Still nobody after the prompt: polite hangup. */
+        hangupAfterS: z.number().min(2).max(300).default(8),
+      })
+      .strict()
+      .default({ fillerAfterMs: 800, idlePromptAfterS: 10, hangupAfterS: 8 }),
+    /** Memory bound of the prompt cache (synthesized static prompts; also kept on disk in <dataDir>/prompt-cache). */
+    promptCacheMb: z.number().int().min(1).max(4096).default(64),
+  })
+  .strict();
+export type SpeechConfig = z.infer<typeof speechSchema>;
+
 export const storeSchema = z
   .object({
     /** Days to keep CDRs and recordings; 0 = forever. */
@@ -173,6 +246,7 @@ export const configSchema = z
     metrics: metricsSchema.default(metricsSchema.parse({})),
     store: storeSchema.default(storeSchema.parse({})),
     models: modelsSchema.default(modelsSchema.parse({})),
+    speech: speechSchema.default(speechSchema.parse({})),
     limits: z
       .object({
         maxCalls: z.number().int().min(1).max(2000).default(200),

@@ -44,6 +44,7 @@ export class EngineMediaSession extends EventEmitter<MediaSessionEvents> impleme
   private offeredDirection: Direction = "sendrecv";
   private readonly plays = new Map<number, PendingPlay>();
   private nextPlayId = 1;
+  private listenCount = 0;
   private closed: Promise<MediaStats> | undefined;
 
   constructor(
@@ -152,8 +153,11 @@ export class EngineMediaSession extends EventEmitter<MediaSessionEvents> impleme
     return r.t === "recorded" ? r.result : undefined;
   }
 
+  /** Reference-counted: the speech channel and a voicemail recording may listen at the same time. */
   listen(on: boolean): void {
-    this.link.post({ t: "listen", sid: this.id, on });
+    const before = this.listenCount;
+    this.listenCount = Math.max(0, this.listenCount + (on ? 1 : -1));
+    if ((before === 0) !== (this.listenCount === 0)) this.link.post({ t: "listen", sid: this.id, on });
   }
 
   bridge(other: MediaSession): void {

@@ -94,7 +94,8 @@ export interface MediaSession extends EventEmitter<MediaSessionEvents> {
   /** Start recording both directions into a WAV (stereo: left = remote party, right = box/bridged party). */
   startRecording(path: string): void;
   stopRecording(): Promise<{ path: string; durationMs: number } | undefined>;
-  /** Forward decoded caller audio frames as `audio` events (speech pipeline, silence detection). */
+  /** Forward decoded caller audio frames as `audio` events (speech pipeline, silence detection). Counted: each
+   * listen(true) needs its own listen(false). */
   listen(on: boolean): void;
   /** Connect this session's audio and DTMF both ways with another session (transcoding if codecs differ). */
   bridge(other: MediaSession): void;

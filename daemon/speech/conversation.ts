@@ -15,7 +15,7 @@ import { type EndpointMode, type Turn, TurnEndpointer, type TurnEndpointerOption
 import { Lock } from "./lock.ts";
 import { concatInt16 } from "../media/pcm.ts";
 import type { PromptCache } from "./prompt-cache.ts";
-import type { Asr, StreamingAsrStream, Tts, Vad, VadStream } from "./types.ts";
+import type { Asr, Denoiser, DenoiserStream, StreamingAsrStream, Tts, Vad, VadStream } from "./types.ts";
 
 const RATE = 16000;
 
@@ -27,6 +27,8 @@ export interface SpeechChannelOptions {
    * is only as fast as that VAD's minSpeechS. */
   bargeInVad?: Vad;
   asr?: Asr;
+  /** Optional denoiser in front of VAD and ASR (barge-in energy is measured on the raw frame). */
+  denoiser?: Denoiser;
   tts: Tts;
   cache?: PromptCache;
   /** Default voice for say(). */
@@ -100,6 +102,7 @@ export class SpeechChannel extends EventEmitter<SpeechChannelEvents> {
   private readonly now: () => number;
   private readonly turnVad: VadStream;
   private readonly fastVad: VadStream | undefined;
+  private readonly denoiser: DenoiserStream | undefined;
   private streamingAsr: StreamingAsrStream | undefined;
   private readonly sayLock = new Lock();
   private samples = 0;
@@ -114,6 +117,7 @@ export class SpeechChannel extends EventEmitter<SpeechChannelEvents> {
     this.now = opts.now ?? (() => performance.now());
     this.turnVad = opts.vad.createStream();
     this.fastVad = opts.bargeInVad?.createStream();
+    this.denoiser = opts.denoiser?.createStream();
     this.detector = new BargeInDetector(opts.bargeIn);
     this.endpointer = new TurnEndpointer(opts.endpointing);
     if (opts.asr?.kind === "streaming") this.streamingAsr = opts.asr.createStream();
@@ -195,10 +199,12 @@ export class SpeechChannel extends EventEmitter<SpeechChannelEvents> {
   private frame(frame: Int16Array): void {
     const t0 = this.now();
     this.samples += frame.length;
-    const events = this.turnVad.push(frame);
-    this.fastVad?.push(frame);
+    // The denoiser delays its output by one model hop (16 ms for GTCRN): VAD times lag audio time by that much.
+    const clean = this.denoiser ? this.denoiser.process(frame) : frame;
+    const events = this.turnVad.push(clean);
+    this.fastVad?.push(clean);
     const fastSpeaking = (this.fastVad ?? this.turnVad).speaking;
-    this.streamingAsr?.accept(frame);
+    this.streamingAsr?.accept(clean);
 
     if (this.detector.push(frame, fastSpeaking)) this.bargeIn(t0);
 

