@@ -96,14 +96,16 @@ function voiceLine(call: CallSession, deps: DemoDeps, speech: SpeechEngines): Li
     cache: speech.cache,
     voice: speech.voice as string,
     bargeIn: cfg.bargeIn.enabled ? { minSpeechMs: cfg.bargeIn.minSpeechMs, minDbfs: cfg.bargeIn.minDbfs } : undefined,
-    endpointing: { silenceMs: cfg.endpointing.silenceMs, maxTurnMs: cfg.endpointing.maxTurnMs },
+    endpointing: cfg.endpointing,
     deadAir,
     signal: call.signal,
   });
-  if (!cfg.bargeIn.enabled) channel.detector.armed = false;
-  channel.on("bargeIn", (b) =>
-    call.event(`barge-in ${b.delayMs.toFixed(0)} ms after speech onset at ${b.onsetMs.toFixed(0)} ms`),
-  );
+  /** The caller talked over a prompt and cut it off (the menu then waits until they are heard). */
+  let bargedIn = false;
+  channel.on("bargeIn", (b) => {
+    bargedIn = true;
+    call.event(`barge-in ${b.delayMs.toFixed(0)} ms after speech onset at ${b.onsetMs.toFixed(0)} ms`);
+  });
 
   // Everything the caller does arrives here, in order: digits, spoken turns, and dead-air verdicts.
   type Input = { digit: string } | { turn: { text?: string; startMs: number; endMs: number } } | { idle: true };
@@ -135,7 +137,8 @@ function voiceLine(call: CallSession, deps: DemoDeps, speech: SpeechEngines): Li
     if (o.interruptible !== false) sayAbort = ac;
     const r = await channel.say(text, {
       cached: !o.fresh,
-      interruptible: o.interruptible,
+      // say() arms the barge-in detector for interruptible prompts: with barge-in off no prompt may be.
+      interruptible: cfg.bargeIn.enabled && o.interruptible !== false,
       filler: o.filler,
       signal: ac.signal,
     });
@@ -161,7 +164,18 @@ function voiceLine(call: CallSession, deps: DemoDeps, speech: SpeechEngines): Li
   return {
     say: (what, o) => say(demoText(language, what), o),
     async choose() {
-      await say(demoText(language, menu));
+      // A caller who cut the greeting off by talking, or typed ahead, is answered first: starting the menu would talk
+      // over them (and cut it off again at their next word). The menu follows the answer to that first input.
+      let menuOwed = bargedIn || inputs.length > 0;
+      if (menuOwed && inputs.length === 0) {
+        // Talk that cut the greeting off but never becomes a turn (a short "hello?") must not leave the caller in
+        // silence: by the end of the endpointing window a real turn has started (the turn VAD confirmed it).
+        const until = Date.now() + cfg.endpointing.silenceMs.default + 500;
+        while (!call.signal.aborted && inputs.length === 0 && !channel.endpointer.inTurn && Date.now() < until)
+          await new Promise((r) => setTimeout(r, 50));
+        if (inputs.length === 0 && !channel.endpointer.inTurn) menuOwed = false;
+      }
+      if (!menuOwed) await say(demoText(language, menu));
       for (let turns = 0; turns < MAX_TURNS; turns++) {
         const i = await next();
         if (!i) return undefined;
@@ -171,6 +185,10 @@ function voiceLine(call: CallSession, deps: DemoDeps, speech: SpeechEngines): Li
         }
         if ("digit" in i) {
           if (i.digit === "1" || i.digit === "0") return i.digit;
+          if (menuOwed) {
+            menuOwed = false;
+            await say(demoText(language, menu));
+          }
           continue;
         }
         const heard = i.turn.text !== undefined ? choiceFromText(i.turn.text) : undefined;
@@ -179,6 +197,7 @@ function voiceLine(call: CallSession, deps: DemoDeps, speech: SpeechEngines): Li
           return heard;
         }
         if (speech.asr) {
+          menuOwed = false;
           await say(demoText(language, "notUnderstood"));
           await say(demoText(language, menu));
           continue;
@@ -190,6 +209,10 @@ function voiceLine(call: CallSession, deps: DemoDeps, speech: SpeechEngines): Li
             fresh: template.includes("{seconds}"),
           });
         else await say(demoText(language, "reply"));
+        if (menuOwed) {
+          menuOwed = false;
+          await say(demoText(language, menu));
+        }
       }
       return undefined;
     },

@@ -172,13 +172,14 @@ export const speechSchema = z
       .object({
         /** Speech probability threshold of the turn VAD. */
         threshold: z.number().min(0.05).max(0.95).default(0.5),
-        /** Shorter bursts are not speech, ms. */
-        minSpeechMs: z.number().int().min(30).max(2000).default(250),
+        /** Shorter bursts do not open a VAD segment, ms. Kept short so a short first word is not lost; turns with
+         * less speech than endpointing.minTurnSpeechMs are dropped instead. */
+        minSpeechMs: z.number().int().min(30).max(2000).default(100),
         /** Silence that closes a VAD segment, ms (the turn ends after endpointing.silenceMs). */
         minSilenceMs: z.number().int().min(50).max(3000).default(300),
       })
       .strict()
-      .default({ threshold: 0.5, minSpeechMs: 250, minSilenceMs: 300 }),
+      .default({ threshold: 0.5, minSpeechMs: 100, minSilenceMs: 300 }),
     bargeIn: z
       .object({
         enabled: z.boolean().default(true),
@@ -203,9 +204,15 @@ export const speechSchema = z
           .default({ default: 700, digits: 1500, email: 2000, iban: 2500 }),
         /** A turn longer than this ends at the next pause. */
         maxTurnMs: z.number().int().min(2000).max(120_000).default(30_000),
+        /** Turns with less speech than this are dropped (coughs, clicks). */
+        minTurnSpeechMs: z.number().int().min(0).max(2000).default(150),
       })
       .strict()
-      .default({ silenceMs: { default: 700, digits: 1500, email: 2000, iban: 2500 }, maxTurnMs: 30_000 }),
+      .default({
+        silenceMs: { default: 700, digits: 1500, email: 2000, iban: 2500 },
+        maxTurnMs: 30_000,
+        minTurnSpeechMs: 150,
+      }),
     deadAir: z
       .object({
         /** Box silent this long after the caller's turn: a filler phrase. */

@@ -95,6 +95,23 @@ test("a 150 ms 'mm-hm' at -45 dBFS does not trigger", (t) => {
   assert.equal(hits, 1);
 });
 
+test("a loud sound shorter than minSpeechMs does not trigger through the gap frames after it", () => {
+  // The VAD still says speech after the sound (its minSilence hangover): only the sound itself may count. Found over
+  // a real call: an 80 ms voiced "mm" cut the menu prompt "121 ms after speech onset" (test/speech-calls.test.ts).
+  const loud = quietNoise(320, 11, 8000); // one 20 ms frame, about -15 dBFS
+  for (const [nFrames, expected] of [
+    [4, 0],
+    [7, 1],
+  ] as const) {
+    const det = new BargeInDetector(); // minSpeechMs 120, maxGapMs 60
+    det.armed = true;
+    let hits = 0;
+    for (let i = 0; i < nFrames; i++) if (det.push(loud, true)) hits++;
+    for (let i = 0; i < 10; i++) if (det.push(new Int16Array(320), true)) hits++;
+    assert.equal(hits, expected, `${nFrames * 20} ms of sound`);
+  }
+});
+
 test("not armed: never triggers; armed mid-speech fires at most once per run", (t) => {
   if (!haveModel(t, "silero-vad", SILERO)) return;
   const clip = atDbfs(espeak(SPEECH), -20);

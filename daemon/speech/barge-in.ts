@@ -63,6 +63,8 @@ export class BargeInDetector {
 
   private pos = 0;
   private runStart = -1;
+  /** End of the run's last frame at or above the gate: the run's sound ends here, the gap after it is not speech. */
+  private runActiveEnd = -1;
   private runEnergy = 0;
   private runSamples = 0;
   private gap = 0;
@@ -112,6 +114,7 @@ export class BargeInDetector {
         this.latched = false;
       }
       this.gap = 0;
+      this.runActiveEnd = this.pos;
     } else if (this.runStart >= 0) {
       this.gap += frame.length;
       if (this.gap > this.maxGapSamples) {
@@ -126,8 +129,10 @@ export class BargeInDetector {
     this.runSamples += frame.length;
 
     if (!this.armed || this.latched || !speech) return false;
+    // Only the sound counts towards minSpeechMs: the frames of the tolerated gap after it would let any ~60 ms sound
+    // (a click, a short "mm") that the fast VAD still calls speech reach 120 ms while it is already over.
+    if (((this.runActiveEnd - this.runStart) * 1000) / this.rate < this.minSpeechMs) return false;
     const durMs = ((this.pos - this.runStart) * 1000) / this.rate;
-    if (durMs < this.minSpeechMs) return false;
     const mean = this.runEnergy / this.runSamples;
     const meanDbfs = mean > 0 ? 10 * Math.log10(mean) : Number.NEGATIVE_INFINITY;
     if (meanDbfs < this.minDbfs) return false;

@@ -13,6 +13,7 @@ import { BargeInDetector, type BargeInOptions } from "./barge-in.ts";
 import type { DeadAirMonitor } from "./dead-air.ts";
 import { type EndpointMode, type Turn, TurnEndpointer, type TurnEndpointerOptions } from "./endpointing.ts";
 import { Lock } from "./lock.ts";
+import { OnsetRefiner } from "./onset-refiner.ts";
 import { concatInt16 } from "../media/pcm.ts";
 import type { PromptCache } from "./prompt-cache.ts";
 import type { Asr, Denoiser, DenoiserStream, StreamingAsrStream, Tts, Vad, VadStream } from "./types.ts";
@@ -102,12 +103,15 @@ export class SpeechChannel extends EventEmitter<SpeechChannelEvents> {
   private readonly now: () => number;
   private readonly turnVad: VadStream;
   private readonly fastVad: VadStream | undefined;
+  /** Turn starts from the fast VAD's onset (needs the fast VAD). */
+  private readonly onsets: OnsetRefiner | undefined;
   private readonly denoiser: DenoiserStream | undefined;
   private streamingAsr: StreamingAsrStream | undefined;
   private readonly sayLock = new Lock();
   private samples = 0;
   private playing: Playing | undefined;
   private started = false;
+  private stopped = false;
   private readonly onAudio = (frame: Int16Array) => this.frame(frame);
   private readonly onAbort = () => this.stop();
 
@@ -117,6 +121,7 @@ export class SpeechChannel extends EventEmitter<SpeechChannelEvents> {
     this.now = opts.now ?? (() => performance.now());
     this.turnVad = opts.vad.createStream();
     this.fastVad = opts.bargeInVad?.createStream();
+    if (this.fastVad) this.onsets = new OnsetRefiner();
     this.denoiser = opts.denoiser?.createStream();
     this.detector = new BargeInDetector(opts.bargeIn);
     this.endpointer = new TurnEndpointer(opts.endpointing);
@@ -132,8 +137,9 @@ export class SpeechChannel extends EventEmitter<SpeechChannelEvents> {
     this.endpointer.setMode(mode);
   }
 
+  /** Start listening. A channel runs once: after stop() its streams belong to the next call. */
   start(): void {
-    if (this.started) return;
+    if (this.started || this.stopped) return;
     this.started = true;
     this.o.media.on("audio", this.onAudio);
     this.o.media.listen(true);
@@ -144,6 +150,7 @@ export class SpeechChannel extends EventEmitter<SpeechChannelEvents> {
   stop(): void {
     if (!this.started) return;
     this.started = false;
+    this.stopped = true;
     this.o.media.off("audio", this.onAudio);
     this.o.media.listen(false);
     this.o.signal?.removeEventListener("abort", this.onAbort);
@@ -151,6 +158,9 @@ export class SpeechChannel extends EventEmitter<SpeechChannelEvents> {
     for (const e of this.turnVad.flush()) this.endpointer.push(e, this.positionMs);
     const turn = this.endpointer.flush(this.positionMs);
     if (turn) this.deliver(turn);
+    // Final: the VAD streams go back to the engine's pool for the next call.
+    this.turnVad.release();
+    this.fastVad?.release();
   }
 
   /** Speak text; resolves when it was played, cut off by barge-in, or aborted. One say() at a time (FIFO). */
@@ -202,7 +212,8 @@ export class SpeechChannel extends EventEmitter<SpeechChannelEvents> {
     // The denoiser delays its output by one model hop (16 ms for GTCRN): VAD times lag audio time by that much.
     const clean = this.denoiser ? this.denoiser.process(frame) : frame;
     const events = this.turnVad.push(clean);
-    this.fastVad?.push(clean);
+    const fastEvents = this.fastVad?.push(clean) ?? [];
+    this.onsets?.push(clean, fastEvents, events);
     const fastSpeaking = (this.fastVad ?? this.turnVad).speaking;
     this.streamingAsr?.accept(clean);
 
@@ -214,7 +225,7 @@ export class SpeechChannel extends EventEmitter<SpeechChannelEvents> {
         this.o.deadAir?.callerStartedSpeaking();
         this.emit("speechStarted", { timeMs: e.timeMs });
       }
-      const turn = this.endpointer.push(e, nowMs);
+      const turn = this.endpointer.push(e.type === "speechEnd" && this.onsets ? this.onsets.refine(e) : e, nowMs);
       if (turn) this.deliver(turn);
     }
     const turn = this.endpointer.tick(nowMs, this.fastVad !== undefined && fastSpeaking);

@@ -147,3 +147,27 @@ test("no turn while a segment is open; flush emits; maxTurnMs cuts runaway speec
   assert.equal(ep.flush(7900)?.reason, "flush");
   assert.equal(ep.flush(8000), undefined);
 });
+
+test("a turn with less speech than minTurnSpeechMs (a cough) is dropped; two short words together make a turn", () => {
+  const cough = run(
+    new TurnEndpointer({ minTurnSpeechMs: 150 }),
+    [
+      [0, start(1000)],
+      [1200, end(1000, 1100)],
+    ],
+    3000,
+  );
+  assert.equal(cough.length, 0);
+  const words = run(
+    new TurnEndpointer({ minTurnSpeechMs: 150 }),
+    [
+      [0, start(1000)],
+      [1200, end(1000, 1100)],
+      [1300, start(1250)],
+      [1500, end(1250, 1350)],
+    ],
+    3000,
+  );
+  assert.equal(words.length, 1);
+  assert.deepEqual([words[0].startMs, words[0].endMs, words[0].segments.length], [1000, 1350, 2]);
+});

@@ -17,6 +17,9 @@ export interface TurnEndpointerOptions {
   silenceMs?: Partial<Record<EndpointMode, number>>;
   /** Turns longer than this end at once when the next segment ends (runaway speech / TV in the background). */
   maxTurnMs?: number;
+  /** Turns with less speech than this (summed over segments) are dropped: coughs, clicks, line bursts. The VAD's
+   * own minimum is kept shorter so that a short first word ("My ...", "Ja") is not cut off the turn. Default 150. */
+  minTurnSpeechMs?: number;
 }
 
 export interface TurnSegment {
@@ -51,6 +54,7 @@ export const DEFAULT_SILENCE_MS: Readonly<Record<EndpointMode, number>> = {
 export class TurnEndpointer extends EventEmitter<TurnEndpointerEvents> {
   readonly silenceMs: Readonly<Record<EndpointMode, number>>;
   private readonly maxTurnMs: number;
+  private readonly minTurnSpeechMs: number;
   private modeValue: EndpointMode = "default";
   private segments: TurnSegment[] = [];
   /** Inside a VAD segment (speechStart seen, speechEnd not yet). */
@@ -60,6 +64,7 @@ export class TurnEndpointer extends EventEmitter<TurnEndpointerEvents> {
     super();
     this.silenceMs = { ...DEFAULT_SILENCE_MS, ...opts.silenceMs };
     this.maxTurnMs = opts.maxTurnMs ?? 60_000;
+    this.minTurnSpeechMs = opts.minTurnSpeechMs ?? 150;
   }
 
   get mode(): EndpointMode {
@@ -111,9 +116,11 @@ export class TurnEndpointer extends EventEmitter<TurnEndpointerEvents> {
     this.open = false;
   }
 
-  private finish(nowMs: number, reason: Turn["reason"]): Turn {
+  private finish(nowMs: number, reason: Turn["reason"]): Turn | undefined {
     const segments = this.segments;
     this.segments = [];
+    const speechMs = segments.reduce((sum, s) => sum + s.endMs - s.startMs, 0);
+    if (speechMs < this.minTurnSpeechMs) return undefined;
     const turn: Turn = {
       segments,
       startMs: segments[0].startMs,

@@ -73,13 +73,18 @@ export async function loadSpeechEngines(cfg: SpeechConfig, o: LoadSpeechOptions)
     return undefined;
   });
   if (vadModel) {
-    out.vad = new SileroVad({
-      model: vadModel,
-      threshold: cfg.vad.threshold,
-      minSpeechS: cfg.vad.minSpeechMs / 1000,
-      minSilenceS: cfg.vad.minSilenceMs / 1000,
-    });
-    if (cfg.bargeIn.enabled) out.bargeInVad = new SileroVad({ model: vadModel, ...BARGE_IN_VAD });
+    const vads = [
+      new SileroVad({
+        model: vadModel,
+        threshold: cfg.vad.threshold,
+        minSpeechS: cfg.vad.minSpeechMs / 1000,
+        minSilenceS: cfg.vad.minSilenceMs / 1000,
+      }),
+    ];
+    if (cfg.bargeIn.enabled) vads.push(new SileroVad({ model: vadModel, ...BARGE_IN_VAD }));
+    [out.vad, out.bargeInVad] = vads;
+    // Streams for the first calls are made now, in the background, not when a call is answered.
+    for (const v of vads) v.prewarm(2);
   }
 
   if (cfg.denoise) {

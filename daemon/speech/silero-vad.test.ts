@@ -112,3 +112,23 @@ test("Silero VAD pre-check rejects a corrupt model before sherpa sees it", () =>
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("released streams are reset and reused; prewarm fills the pool in the background", async (t) => {
+  if (!haveModel(t, "silero-vad", SILERO)) return;
+  const vad = new SileroVad({ model: SILERO, maxIdleStreams: 2 });
+  const a = vad.createStream();
+  a.push(new Int16Array(16000).fill(8000));
+  a.release();
+  assert.equal(vad.idleStreams, 1);
+  const b = vad.createStream();
+  assert.equal(b, a, "the released stream is handed out again");
+  assert.equal(b.speaking, false);
+  assert.equal(vad.idleStreams, 0);
+  vad.prewarm(5);
+  for (let i = 0; i < 100 && vad.idleStreams < 2; i++) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(vad.idleStreams, 2, "prewarm stops at maxIdleStreams");
+  const c = vad.createStream();
+  c.release();
+  c.release();
+  assert.equal(vad.idleStreams, 2, "a double release or a full pool does not grow it");
+});

@@ -45,6 +45,8 @@ export interface VadStream {
   reset(): void;
   /** True while inside speech. */
   readonly speaking: boolean;
+  /** Hand the stream back to its engine for reuse by a later call; it must not be used afterwards. */
+  release(): void;
 }
 
 export interface Vad {

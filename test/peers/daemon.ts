@@ -180,6 +180,9 @@ export async function startDaemon(opts: StartOptions = {}): Promise<DaemonHandle
     },
     media: { rtpAddress: "127.0.0.1", rtpPortMin: range.min, rtpPortMax: range.max },
     metrics: { enabled: true, address: "127.0.0.1", port: 0 },
+    // Telephony tests exercise the DTMF line with its WAV prompts whatever this machine has installed (Debian's Pico
+    // lingware would switch the demo line to its voice); speech tests turn it on and point at ../shared/models.
+    speech: { enabled: false },
   };
   const config = deepMerge(defaults, opts.config ?? {});
   const configPath = join(work, "switchboard.yaml");
