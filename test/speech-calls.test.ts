@@ -67,7 +67,9 @@ function daemon(language: Lang, speech: Record<string, unknown> = {}): Promise<D
   const key = JSON.stringify([language, speech]);
   let d = daemons.get(key);
   if (!d) {
-    d = startDaemon({ config: { models: { searchPaths: [sharedModelsDir] }, speech: { enabled: true, language, ...speech } } });
+    d = startDaemon({
+      config: { models: { searchPaths: [sharedModelsDir] }, speech: { enabled: true, language, ...speech } },
+    });
     daemons.set(key, d);
   }
   return d;
