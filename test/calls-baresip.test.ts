@@ -5,7 +5,7 @@ import { existsSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { concatWav, generateSpeechWav, resampleStereo, resampleWav } from "./audio/fixtures.ts";
 import { activeSeconds, bestCorrelation, envelopeCorrelation } from "./audio/signal.ts";
-import { readWav, readWavMono } from "./audio/wav.ts";
+import { finishedWav, readWav, readWavMono } from "./audio/wav.ts";
 import { startBaresip } from "./peers/baresip.ts";
 import { type CdrRow, type DaemonHandle, skipUnlessPeers, startDaemon, stopAll } from "./peers/daemon.ts";
 
@@ -40,7 +40,7 @@ describe("baresip calls the daemon", { skip, timeout: 180_000 }, () => {
       assert.equal(row.hangup_side, "caller");
       assert.ok(row.recording_path && existsSync(row.recording_path), `recording_path=${row.recording_path}`);
 
-      const rec = readWav(row.recording_path);
+      const rec = readWav(await finishedWav(row.recording_path));
       const left = rec.channels[0];
       const ref = sourceAt(src, rec.rate);
       const wave = bestCorrelation(ref, left, 2 * rec.rate);

@@ -19,7 +19,7 @@
 //   dec start = enc start + (enc length − dec length). Residual error: about one packet (20 ms).
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it, type TestContext } from "node:test";
@@ -37,7 +37,7 @@ import {
   type Span,
   speechBounds,
 } from "./audio/speech-timing.ts";
-import { readWav, readWavMono, type WavData } from "./audio/wav.ts";
+import { finishedWav, readWav, readWavMono, type WavData } from "./audio/wav.ts";
 import { type BaresipHandle, startBaresip } from "./peers/baresip.ts";
 import { type CdrRow, type DaemonHandle, skipUnlessPeers, startDaemon, stopAll } from "./peers/daemon.ts";
 
@@ -218,20 +218,6 @@ async function call(d: DaemonHandle, src: string): Promise<CallResult> {
     rec: readWav(await finishedWav(row.recording_path)),
     decStartMs: lenMs(enc.samples) - lenMs(dec.samples),
   };
-}
-
-/**
- * The recording once its writer has patched the header on close: the CDR row ends before the media worker has
- * flushed the last chunks, and a file read in between is silently shorter.
- */
-async function finishedWav(path: string): Promise<string> {
-  const until = Date.now() + 10_000;
-  for (;;) {
-    const buf = readFileSync(path);
-    if (buf.length > 44 && buf.readUInt32LE(4) === buf.length - 8) return path;
-    if (Date.now() > until) throw new Error(`${path}: WAV header never finalized (${buf.length} bytes)`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 /** Source → recording lag (ms): waveform correlation of the source (sox-resampled to 16 kHz) with the left channel. */

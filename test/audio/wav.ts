@@ -95,3 +95,18 @@ export function encodeWavPcm16(samples: Float32Array, rate: number): Buffer {
   h.writeUInt32LE(data.length, 40);
   return Buffer.concat([h, data]);
 }
+
+/**
+ * Resolves with `path` once the WAV writer has patched the header on close (RIFF size = file size - 8). The CDR row
+ * can end before the media worker's last chunk and header write are on disk (seen under load), and a file read in
+ * between is silently shorter.
+ */
+export async function finishedWav(path: string, timeoutMs = 10_000): Promise<string> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const buf = readFileSync(path);
+    if (buf.length > 44 && buf.readUInt32LE(4) === buf.length - 8) return path;
+    if (Date.now() > until) throw new Error(`${path}: WAV header never finalized (${buf.length} bytes)`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
