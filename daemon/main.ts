@@ -47,8 +47,12 @@ export async function startDaemon(config: Config, opts: { dataDir: string; log: 
     log: log.child({ part: "models" }),
   });
   const speech = await loadSpeechEngines(config.speech, { dataDir, store: models, log: log.child({ part: "speech" }) });
-  if (speech.cache && speech.voice)
-    void warmPrompts(speech.cache, speech.voice, allDemoTexts(config.speech.language), log);
+  if (speech.cache && speech.voice) {
+    // A fixed configured reply is a static prompt too; one with {seconds} differs per turn.
+    const reply = config.demo.speechReply;
+    const fixed = reply && !reply.includes("{seconds}") ? [reply] : [];
+    void warmPrompts(speech.cache, speech.voice, [...allDemoTexts(config.speech.language), ...fixed], log);
+  }
   const media = await MediaEngine.start({ media: config.media, log: log.child({ part: "media" }) });
   const sip = new SipEndpoint({ sip: config.sip, trunks: config.trunks, log: log.child({ part: "sip" }) });
   const registry = new CallRegistry(config.limits.maxCalls);
