@@ -2,7 +2,8 @@
 // step synchronously on the calling thread (see ort-genai-llm.ts), so on the main thread a generation would stall
 // SIP timers, HTTP and the VAD for the length of every step; in a worker the main thread only sees messages.
 // Same contract as OrtGenaiLlm: one generation at a time (the worker's instance queues), aborts within one step.
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
+import { startModuleWorker } from "../ops/module-worker.ts";
 import type { OrtGenaiLlmOptions } from "./ort-genai-llm.ts";
 import { type ChatMessage, type GenerateOptions, type GenerateResult, type Llm, LlmLoadError } from "./types.ts";
 import type { FromLlmWorker, LlmWorkerInit, ToLlmWorker } from "./worker-messages.ts";
@@ -31,7 +32,10 @@ export class WorkerLlm implements Llm {
 
   /** Starts the worker and loads the model there; rejects with LlmLoadError like OrtGenaiLlm.load. */
   static async start(dir: string, opts: OrtGenaiLlmOptions = {}): Promise<WorkerLlm> {
-    const worker = WorkerLlm.spawn({ dir, opts });
+    const worker = startModuleWorker(new URL("./llm-worker.ts", import.meta.url), {
+      dir,
+      opts,
+    } satisfies LlmWorkerInit);
     let onMsg: ((m: FromLlmWorker) => void) | undefined;
     let onError: ((e: Error) => void) | undefined;
     let onExit: ((code: number) => void) | undefined;
@@ -54,19 +58,6 @@ export class WorkerLlm implements Llm {
       if (onError) worker.off("error", onError);
       if (onExit) worker.off("exit", onExit);
     }
-  }
-
-  /**
-   * Under tsx (tests, development) the worker entry is .ts; like media/engine.ts, a tiny eval'd bootstrap registers
-   * tsx's loader inside the worker first (execArgv alone does not reach a worker's .ts entry on Node 20).
-   */
-  private static spawn(init: LlmWorkerInit): Worker {
-    if (!import.meta.url.endsWith(".ts"))
-      return new Worker(new URL("./llm-worker.js", import.meta.url), { workerData: init });
-    const entry = new URL("./llm-worker.ts", import.meta.url).href;
-    const tsxApi = import.meta.resolve("tsx/esm/api");
-    const boot = `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
-    return new Worker(boot, { eval: true, workerData: init });
   }
 
   countTokens(prompt: string | ChatMessage[]): Promise<number> {

@@ -1,7 +1,8 @@
 // Main-thread facade of the media layer: starts the media worker (the only owner of RTP sockets and of the 20 ms
 // clock), hands out sessions, routes worker events to them and logs on the worker's behalf.
 import { networkInterfaces } from "node:os";
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
+import { startModuleWorker } from "../ops/module-worker.ts";
 import type { MediaConfig } from "../config/schema.ts";
 import type { Log } from "../ops/log.ts";
 import type { FromWorker, Reply, ToWorker, WorkerInit } from "./messages.ts";
@@ -58,7 +59,7 @@ export class MediaEngine {
 
   static async start(opts: { media: MediaConfig; log: Log }): Promise<MediaEngine> {
     const init: WorkerInit = { media: opts.media };
-    const worker = MediaEngine.spawn(init);
+    const worker = startModuleWorker(new URL("./media-worker.ts", import.meta.url), init);
     await new Promise<void>((resolve, reject) => {
       const onMsg = (m: FromWorker) => {
         if (m.t !== "ready") return;
@@ -71,20 +72,6 @@ export class MediaEngine {
       worker.once("error", reject);
     });
     return new MediaEngine(worker, opts.media, opts.log);
-  }
-
-  /**
-   * Under tsx (tests, development) this file is .ts and so is the worker. `execArgv: ["--import", "tsx"]` alone
-   * does not reach a worker's .ts entry on Node 20 (ERR_UNKNOWN_FILE_EXTENSION), so a tiny eval'd bootstrap
-   * registers tsx's loader inside the worker first and then imports the entry. Built code runs the .js directly.
-   */
-  private static spawn(init: WorkerInit): Worker {
-    if (!import.meta.url.endsWith(".ts"))
-      return new Worker(new URL("./media-worker.js", import.meta.url), { workerData: init });
-    const entry = new URL("./media-worker.ts", import.meta.url).href;
-    const tsxApi = import.meta.resolve("tsx/esm/api");
-    const boot = `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
-    return new Worker(boot, { eval: true, workerData: init });
   }
 
   private post(m: ToWorker, transfer?: ArrayBuffer[]): void {
