@@ -2,18 +2,14 @@
 // it runs one generation at a time (its KV cache belongs to that generation), so concurrent callers queue.
 // Text goes in and out as strings: token ids stay inside the adapter, except `tokenIds` for diagnostics and tests.
 
-/** A model could not be loaded. Raised by the file pre-checks before ORT sees a bad file, or wrapping ORT's error. */
-export class LlmLoadError extends Error {
-  override readonly name = "LlmLoadError";
-  constructor(
-    /** The file or directory that failed (model.onnx, model.onnx.data, genai_config.json, tokenizer.json, ...). */
-    readonly modelPath: string,
-    /** Human-readable reason ("file missing", "not valid JSON", "shorter than the 2130080 bytes ...", ...). */
-    readonly reason: string,
-    options?: { cause?: unknown },
-  ) {
-    super(`${modelPath}: ${reason}`, options);
-  }
+import { EngineLoadError } from "../speech/types.ts";
+
+/**
+ * A model could not be loaded: the file or directory that failed (model.onnx, model.onnx.data, genai_config.json,
+ * tokenizer.json, ...) and why. Raised by the file pre-checks before ORT sees a bad file, or wrapping ORT's error.
+ */
+export class LlmLoadError extends EngineLoadError {
+  override readonly name: string = "LlmLoadError";
 }
 
 export interface ChatMessage {

@@ -4,7 +4,7 @@
 
 /** A model could not be loaded. Raised by the file pre-checks, before any native code sees a bad file. */
 export class EngineLoadError extends Error {
-  override readonly name = "EngineLoadError";
+  override readonly name: string = "EngineLoadError";
   constructor(
     /** The file or directory that failed. */
     readonly modelPath: string,
