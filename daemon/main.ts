@@ -4,9 +4,7 @@ import type { Server } from "node:http";
 import { join, resolve } from "node:path";
 import { CallRegistry } from "./calls/call-registry.ts";
 import { CallRejected, CallSession } from "./calls/call-session.ts";
-import { type DemoDeps, runDemoLine } from "./calls/demo-line.ts";
-import { allDemoTexts } from "./calls/demo-texts.ts";
-import type { PromptCache } from "./speech/prompt-cache.ts";
+import { type DemoDeps, runDemoLine, warmDemoPrompts } from "./calls/demo-line.ts";
 import type { Config } from "./config/schema.ts";
 import { MediaEngine } from "./media/engine.ts";
 import type { Log } from "./ops/log.ts";
@@ -47,12 +45,7 @@ export async function startDaemon(config: Config, opts: { dataDir: string; log: 
     log: log.child({ part: "models" }),
   });
   const speech = await loadSpeechEngines(config.speech, { dataDir, store: models, log: log.child({ part: "speech" }) });
-  if (speech.cache && speech.voice) {
-    // A fixed configured reply is a static prompt too; one with {seconds} differs per turn.
-    const reply = config.demo.speechReply;
-    const fixed = reply && !reply.includes("{seconds}") ? [reply] : [];
-    void warmPrompts(speech.cache, speech.voice, [...allDemoTexts(config.speech.language), ...fixed], log);
-  }
+  void warmDemoPrompts(speech, config, log);
   const media = await MediaEngine.start({ media: config.media, log: log.child({ part: "media" }) });
   const sip = new SipEndpoint({ sip: config.sip, trunks: config.trunks, log: log.child({ part: "sip" }) });
   const registry = new CallRegistry(config.limits.maxCalls);
@@ -126,15 +119,6 @@ export async function startDaemon(config: Config, opts: { dataDir: string; log: 
     return stopping;
   };
   return { sip: sipAddresses, metricsUrl: metrics?.url, stop };
-}
-
-/** Synthesize the static prompts in the background so the first call plays them without synthesis delay. */
-async function warmPrompts(cache: PromptCache, voice: string, texts: string[], log: Log): Promise<void> {
-  const t0 = performance.now();
-  for (const text of texts) {
-    await cache.get(voice, text).catch((e: Error) => log.warn({ err: e.message, text }, "prompt not synthesized"));
-  }
-  log.info({ prompts: texts.length, ms: Math.round(performance.now() - t0), ...cache.stats }, "prompt cache warm");
 }
 
 function callMetrics(registry: CallRegistry): MetricSample[] {

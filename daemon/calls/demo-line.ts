@@ -8,9 +8,10 @@ import type { Config } from "../config/schema.ts";
 import type { PlayResult } from "../media/types.ts";
 import { SpeechChannel } from "../speech/conversation.ts";
 import { DeadAirMonitor } from "../speech/dead-air.ts";
-import type { SpeechEngines } from "../speech/engines.ts";
+import { canSpeak, type SpeechEngines, type VoiceEngines } from "../speech/engines.ts";
+import type { Log } from "../ops/log.ts";
 import { bridgeCalls, type CallDeps, CallSession } from "./call-session.ts";
-import { choiceFromText, type DemoText, demoText, fillReply } from "./demo-texts.ts";
+import { allDemoTexts, choiceFromText, type DemoText, demoText, fillReply } from "./demo-texts.ts";
 import { type PromptName, promptFile } from "./prompts.ts";
 
 const BEEP = { tone: { frequencies: [1000], durationMs: 400 } };
@@ -36,9 +37,7 @@ export async function runDemoLine(call: CallSession, deps: DemoDeps): Promise<vo
     await call.media.sendDtmf(demo.sendDigitsOnAnswer);
     call.event(`sent dtmf ${demo.sendDigitsOnAnswer}`);
   }
-  const speech = deps.speech;
-  const line =
-    speech?.vad && speech.tts && speech.voice && speech.cache ? voiceLine(call, deps, speech) : keypadLine(call, deps);
+  const line = canSpeak(deps.speech) ? voiceLine(call, deps, deps.speech) : keypadLine(call, deps);
   try {
     if (demo.greeting) {
       const played = await call.play({ file: demo.greeting }, { interruptOnDigit: true });
@@ -53,6 +52,24 @@ export async function runDemoLine(call: CallSession, deps: DemoDeps): Promise<vo
     await call.hangup("box", "menu timeout");
   } finally {
     line.close();
+  }
+}
+
+/**
+ * Synthesize every fixed sentence of the voice line at start, so no call waits for one. A configured reply is one
+ * of them unless it contains {seconds} (then it differs per turn).
+ */
+export async function warmDemoPrompts(speech: SpeechEngines, config: Config, log: Log): Promise<void> {
+  if (!canSpeak(speech)) return;
+  const reply = config.demo.speechReply;
+  const texts = [...allDemoTexts(config.speech.language), ...(reply && !reply.includes("{seconds}") ? [reply] : [])];
+  const t0 = performance.now();
+  try {
+    await speech.cache.warm(texts.map((text) => ({ voice: speech.voice, text })));
+    const ms = Math.round(performance.now() - t0);
+    log.info({ prompts: texts.length, ms, ...speech.cache.stats }, "prompt cache warm");
+  } catch (e) {
+    log.warn({ err: (e as Error).message }, "prompts not synthesized at start: calls synthesize them when needed");
   }
 }
 
@@ -77,7 +94,7 @@ function keypadLine(call: CallSession, deps: DemoDeps): Line {
   };
 }
 
-function voiceLine(call: CallSession, deps: DemoDeps, speech: SpeechEngines): Line {
+function voiceLine(call: CallSession, deps: DemoDeps, speech: VoiceEngines): Line {
   const cfg = deps.config.speech;
   const language = cfg.language;
   const deadAir = new DeadAirMonitor({
@@ -87,14 +104,13 @@ function voiceLine(call: CallSession, deps: DemoDeps, speech: SpeechEngines): Li
   });
   const channel = new SpeechChannel({
     media: call.media,
-    // voiceLine is only chosen when these exist
-    vad: speech.vad as NonNullable<SpeechEngines["vad"]>,
+    vad: speech.vad,
     bargeInVad: speech.bargeInVad,
     asr: speech.asr,
     denoiser: speech.denoiser,
-    tts: speech.tts as NonNullable<SpeechEngines["tts"]>,
+    tts: speech.tts,
     cache: speech.cache,
-    voice: speech.voice as string,
+    voice: speech.voice,
     bargeIn: cfg.bargeIn.enabled ? { minSpeechMs: cfg.bargeIn.minSpeechMs, minDbfs: cfg.bargeIn.minDbfs } : undefined,
     endpointing: cfg.endpointing,
     deadAir,

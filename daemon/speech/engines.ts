@@ -34,6 +34,13 @@ export interface SpeechEngines {
   status: Record<"vad" | "denoiser" | "tts" | "asr", string>;
 }
 
+/** Engines enough for the box to speak and listen: a VAD, a TTS voice and the prompt cache. */
+export type VoiceEngines = SpeechEngines & Required<Pick<SpeechEngines, "vad" | "tts" | "voice" | "cache">>;
+
+export function canSpeak(s: SpeechEngines | undefined): s is VoiceEngines {
+  return s?.vad !== undefined && s.tts !== undefined && s.voice !== undefined && s.cache !== undefined;
+}
+
 export interface LoadSpeechOptions {
   dataDir: string;
   store: ModelStore;
