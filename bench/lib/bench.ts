@@ -19,7 +19,8 @@ export function argList(name: string, def: number[]): number[] {
   return i < 0 ? def : process.argv[i + 1].split(",").map(Number);
 }
 
-const clkTck = (() => {
+/** Kernel clock ticks per second: the unit of the CPU times in /proc. */
+export const clkTck = (() => {
   try {
     return Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
   } catch {
@@ -27,12 +28,24 @@ const clkTck = (() => {
   }
 })();
 
+/**
+ * A /proc/<pid>/stat or /proc/<pid>/task/<tid>/stat file: parent, command name, own CPU seconds (user + system) and
+ * CPU seconds of children already reaped. Fields are counted after the ")" of the name, which may contain spaces.
+ */
+export function procStat(path: string): { ppid: number; comm: string; own: number; children: number } {
+  const s = readFileSync(path, "utf8");
+  const f = s.slice(s.lastIndexOf(")") + 2).split(" ");
+  return {
+    ppid: Number(f[1]),
+    comm: s.slice(s.indexOf("(") + 1, s.lastIndexOf(")")),
+    own: (Number(f[11]) + Number(f[12])) / clkTck,
+    children: (Number(f[13]) + Number(f[14])) / clkTck,
+  };
+}
+
 /** CPU seconds (user + system, all threads) a process has used so far. */
 export function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  // Fields after the ")" of the command name: state is field 3, utime 14, stime 15.
-  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(f[11]) + Number(f[12])) / clkTck;
+  return procStat(`/proc/${pid}/stat`).own;
 }
 
 export function rssBytes(pid: number): number {

@@ -15,7 +15,7 @@
 //                         that silence after the caller stopped, so this is what the box adds after the decision.
 // The CDR's `turn <start>-<end> ms` event is written (Date.now(), same clock as the capture) when the daemon decides
 // the turn is over: R - t(event) is the daemon's own decision-to-reply time, t(event) - E the endpointing delay.
-import { type ChildProcess, execFileSync, spawnSync } from "node:child_process";
+import { type ChildProcess, spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -23,7 +23,7 @@ import { generateSpeechWav } from "../../test/audio/fixtures.ts";
 import { readWavMono } from "../../test/audio/wav.ts";
 import { type CdrRow, type DaemonHandle, spawnTracked, startDaemon, waitExit } from "../../test/peers/daemon.ts";
 import { sharedModelsDir } from "../../models/testing/shared-models.ts";
-import { percentile } from "./bench.ts";
+import { clkTck, cpuSeconds, percentile, procStat } from "./bench.ts";
 
 const tempDirs = new Set<string>();
 process.once("exit", () => {
@@ -639,23 +639,9 @@ export async function startSpeechDaemon(o: SpeechDaemonOptions): Promise<{ d: Da
 // ---------------------------------------------------------------------------------------------------------------
 // Processes and figures
 
-const CLK_TCK = (() => {
-  try {
-    return Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
-
 /** CPU seconds of the daemon's main thread (the task whose id is the pid) and of all its threads. */
 export function threadCpu(pid: number): { main: number; total: number } {
-  const tck = CLK_TCK;
-  const read = (path: string) => {
-    const s = readFileSync(path, "utf8");
-    const f = s.slice(s.lastIndexOf(")") + 2).split(" ");
-    return (Number(f[11]) + Number(f[12])) / tck;
-  };
-  return { main: read(`/proc/${pid}/task/${pid}/stat`), total: read(`/proc/${pid}/stat`) };
+  return { main: procStat(`/proc/${pid}/task/${pid}/stat`).own, total: cpuSeconds(pid) };
 }
 
 /**
@@ -686,14 +672,14 @@ export function machineBusyS(): number {
   const f = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
   // user nice system idle iowait irq softirq steal: busy = all but idle and iowait
   const busy = f[0] + f[1] + f[2] + f[5] + f[6] + (f[7] ?? 0);
-  return busy / CLK_TCK;
+  return busy / clkTck;
 }
 
 interface ProcStat {
   pid: number;
   ppid: number;
   comm: string;
-  /** utime + stime + cutime + cstime, seconds: the process and its children already reaped. */
+  /** Own CPU seconds plus those of children already reaped. */
   cpu: number;
   own: number;
 }
@@ -703,16 +689,8 @@ function procStats(): ProcStat[] {
   for (const d of readdirSync("/proc")) {
     if (!/^\d+$/.test(d)) continue;
     try {
-      const s = readFileSync(`/proc/${d}/stat`, "utf8");
-      const f = s.slice(s.lastIndexOf(")") + 2).split(" ");
-      const own = (Number(f[11]) + Number(f[12])) / CLK_TCK;
-      out.push({
-        pid: Number(d),
-        ppid: Number(f[1]),
-        comm: s.slice(s.indexOf("(") + 1, s.lastIndexOf(")")),
-        own,
-        cpu: own + (Number(f[13]) + Number(f[14])) / CLK_TCK,
-      });
+      const st = procStat(`/proc/${d}/stat`);
+      out.push({ pid: Number(d), ppid: st.ppid, comm: st.comm, own: st.own, cpu: st.own + st.children });
     } catch {
       /* exited meanwhile */
     }
