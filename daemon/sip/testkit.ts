@@ -67,13 +67,19 @@ export class UdpPeer {
    */
   async exchange(data: Buffer | string, port: number, waitMs = 600, expectCallId?: string): Promise<Reply[]> {
     const start = this.received.length;
-    const callId = expectCallId ?? callIdOf(data.toString());
+    const text = data.toString();
+    const callId = expectCallId ?? callIdOf(text);
+    // Without a Call-ID (RFC 4475 insuf.dat) a reply is ours when it echoes our Via branch: the endpoint keeps
+    // retransmitting earlier unACKed 486s (Timer G), and those must not count as this request's answer.
+    const branch = callId === undefined ? /;branch=([^;,\s]+)/i.exec(text)?.[1] : undefined;
     this.send(data, port);
     const deadline = Date.now() + waitMs;
     for (;;) {
       const got = this.received
         .slice(start)
-        .filter((t) => callId === undefined || callIdOf(t) === callId)
+        .filter((t) =>
+          callId !== undefined ? callIdOf(t) === callId : branch === undefined || t.includes(`branch=${branch}`),
+        )
         .map((t) => ({ status: statusOf(t), text: t }));
       if (got.some((g) => g.status >= 200) || Date.now() >= deadline) return got;
       await new Promise<void>((r) => {
