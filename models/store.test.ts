@@ -231,9 +231,15 @@ test("list, resolve by task and language, search paths and remove", async () => 
     });
   execFileSync("cp", ["-r", await mk("tts-de", "1.0.0", "tts", ["de-DE"]), join(search, "tts-de")]);
   execFileSync("cp", ["-r", await mk("tts-any", "1.0.0", "tts", ["*"]), join(search, "tts-any")]);
+  // What ships with the software loses to a search path even at a higher version, and fills the gaps.
+  const builtin = join(tmp, `builtin-${n}`);
+  await mkdir(builtin);
+  execFileSync("cp", ["-r", await mk("tts-de-builtin", "9.0.0", "tts", ["de-DE"]), join(builtin, "tts-de-builtin")]);
+  execFileSync("cp", ["-r", await mk("tts-fr", "1.0.0", "tts", ["fr-FR"]), join(builtin, "tts-fr")]);
   const store = new ModelStore({
     dataDir: join(tmp, `data-${++n}`),
     searchPaths: [search],
+    builtinPaths: [builtin],
     catalogDir: join(tmp, "x"),
   });
   await store.install(await mk("tts-en", "1.0.0", "tts", ["en-US", "en-GB"]));
@@ -241,11 +247,13 @@ test("list, resolve by task and language, search paths and remove", async () => 
   const listed = await store.list();
   assert.deepEqual(
     listed.map((e) => `${e.name}:${e.source}`),
-    ["tts-en:installed", "tts-any:search-path", "tts-de:search-path"],
+    ["tts-en:installed", "tts-any:search-path", "tts-de:search-path", "tts-de-builtin:built-in", "tts-fr:built-in"],
   );
   assert.equal((await store.resolve("tts", { language: "de" }))?.manifest.name, "tts-de");
   assert.equal((await store.resolve("tts", { language: "en-GB" }))?.manifest.name, "tts-en");
-  assert.equal((await store.resolve("tts", { language: "fr-FR" }))?.manifest.name, "tts-any");
+  assert.equal((await store.resolve("tts", { language: "fr-FR" }))?.manifest.name, "tts-fr");
+  assert.equal((await store.resolve("tts", { language: "it-IT" }))?.manifest.name, "tts-any");
+  await assert.rejects(store.remove("tts-fr"), /read-only built-in directory/);
   assert.equal(await store.resolve("asr"), undefined);
   const en = await store.resolve("tts", { language: "en" });
   assert.equal(en?.path("model.onnx"), join(store.root, "tts-en", "1.0.0", "model.onnx"));
@@ -253,11 +261,11 @@ test("list, resolve by task and language, search paths and remove", async () => 
 
   // A damaged search-path bundle is skipped by resolve and reported by verify.
   await truncate(join(search, "tts-de", "model.onnx"), 10);
-  assert.equal((await store.resolve("tts", { language: "de" }))?.manifest.name, "tts-any");
+  assert.equal((await store.resolve("tts", { language: "de" }))?.manifest.name, "tts-de-builtin");
   const bad = await store.verify("tts-de");
   assert.match(bad[0].problems.join(), /model\.onnx: wrong size: 10 bytes/);
 
-  await assert.rejects(store.remove("tts-any"), /read-only search path/);
+  await assert.rejects(store.remove("tts-any"), /read-only search-path directory/);
   assert.deepEqual(await store.remove("tts-en"), { versions: ["1.0.0"] });
   assert.equal((await store.resolve("tts", { language: "en" }))?.manifest.name, "tts-any");
   await assert.rejects(store.remove("tts-en"), /not installed/);

@@ -62,6 +62,11 @@ export interface ModelStoreOptions {
   dataDir: string;
   /** Read-only directories holding bundle directories (or bare directories named after a catalog entry). */
   searchPaths?: string[];
+  /**
+   * Bundles that ship inside the software (default models/builtin in the repo: the embedded command recognizer).
+   * Same layout as a search path; they lose to installed and search-path bundles. [] turns them off.
+   */
+  builtinPaths?: string[];
   log?: Log;
   /** Manifests for known public models whose files come without one; default models/catalog in the repo. */
   catalogDir?: string;
@@ -72,17 +77,21 @@ export interface ModelStoreOptions {
   limits?: TarLimits;
 }
 
+export type BundleSource = "installed" | "search-path" | "built-in";
+/** Preference when several bundles fit equally well: what an operator installed wins over what ships. */
+const SOURCE_RANK: Record<BundleSource, number> = { installed: 0, "search-path": 1, "built-in": 2 };
+
 export interface Bundle {
   manifest: Manifest;
   dir: string;
-  source: "installed" | "search-path";
+  source: BundleSource;
   /** Installed bundles: every version on disk (newest first). */
   versions: string[];
 }
 
 export interface ListedName {
   name: string;
-  source: "installed" | "search-path";
+  source: BundleSource;
   dir: string;
   bundle?: Bundle;
   /** Set when the entry exists but cannot be used (no active version, bad manifest). */
@@ -118,6 +127,7 @@ interface Hashed {
 }
 
 const defaultCatalog = new URL("./catalog/", import.meta.url).pathname;
+const defaultBuiltin = new URL("./builtin/", import.meta.url).pathname;
 const MAX_MANIFEST_BYTES = 1 << 20;
 const CHUNK = 1 << 20;
 
@@ -236,6 +246,7 @@ export class ModelStore {
   readonly root: string;
   private readonly staging: string;
   private readonly searchPaths: string[];
+  private readonly builtinPaths: string[];
   private readonly log: Log;
   private readonly catalogDir: string;
   private catalog?: Map<string, { manifest: Manifest; text: Buffer }>;
@@ -244,6 +255,7 @@ export class ModelStore {
     this.root = join(resolvePath(opts.dataDir), "models");
     this.staging = join(this.root, ".staging");
     this.searchPaths = (opts.searchPaths ?? []).map((p) => resolvePath(p));
+    this.builtinPaths = (opts.builtinPaths ?? [defaultBuiltin]).map((p) => resolvePath(p));
     this.log = opts.log ?? silentLog;
     this.catalogDir = opts.catalogDir ?? defaultCatalog;
   }
@@ -553,7 +565,7 @@ export class ModelStore {
     return out;
   }
 
-  private async searchPathNames(): Promise<ListedName[]> {
+  private async searchPathNames(paths: string[], source: "search-path" | "built-in"): Promise<ListedName[]> {
     const out: ListedName[] = [];
     const catalog = await this.catalogEntries();
     const consider = async (dir: string) => {
@@ -566,15 +578,15 @@ export class ModelStore {
         const bundle: Bundle = {
           manifest: entry.manifest,
           dir,
-          source: "search-path",
+          source,
           versions: [entry.manifest.version],
         };
-        out.push({ name: entry.manifest.name, source: "search-path", dir, bundle });
+        out.push({ name: entry.manifest.name, source, dir, bundle });
       } catch (err) {
-        out.push({ name: basename(dir), source: "search-path", dir, error: (err as Error).message });
+        out.push({ name: basename(dir), source, dir, error: (err as Error).message });
       }
     };
-    for (const sp of this.searchPaths) {
+    for (const sp of paths) {
       // A search path may itself be one bundle (own manifest, or a bare dir named after a catalog entry).
       if ((await exists(join(sp, MANIFEST_FILE))) || catalog.has(basename(sp))) {
         await consider(sp);
@@ -590,9 +602,13 @@ export class ModelStore {
     return out;
   }
 
-  /** Installed names (with their active version) first, then what the search paths provide. */
+  /** Installed names (with their active version) first, then what the search paths provide, then the built-ins. */
   async list(): Promise<ListedName[]> {
-    return [...(await this.installedNames()), ...(await this.searchPathNames())];
+    return [
+      ...(await this.installedNames()),
+      ...(await this.searchPathNames(this.searchPaths, "search-path")),
+      ...(await this.searchPathNames(this.builtinPaths, "built-in")),
+    ];
   }
 
   /** Re-hashes active installed bundles and search-path bundles (optionally only `name`). */
@@ -654,10 +670,10 @@ export class ModelStore {
   async remove(name: string): Promise<{ versions: string[] }> {
     const dir = join(this.root, name);
     if (name.startsWith(".") || name.includes("/") || !(await exists(dir))) {
-      const elsewhere = (await this.searchPathNames()).find((e) => e.name === name);
+      const elsewhere = (await this.list()).find((e) => e.name === name && e.source !== "installed");
       throw new ModelError(
         elsewhere
-          ? `model "${name}" is not installed; it comes from the read-only search path ${elsewhere.dir}`
+          ? `model "${name}" is not installed; it comes from the read-only ${elsewhere.source} directory ${elsewhere.dir}`
           : `model "${name}" is not installed`,
         "not-found",
       );
@@ -698,7 +714,7 @@ export class ModelStore {
       .sort(
         (x, y) =>
           y.s - x.s ||
-          (x.b.source === y.b.source ? 0 : x.b.source === "installed" ? -1 : 1) ||
+          SOURCE_RANK[x.b.source] - SOURCE_RANK[y.b.source] ||
           compareVersions(y.b.manifest.version, x.b.manifest.version),
       );
     for (const { b } of candidates) {

@@ -1,14 +1,11 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { allDemoTexts, choiceFromText, demoText, fillReply } from "./demo-texts.ts";
+import { allDemoTexts, demoText, fillReply, spokenWords } from "./demo-texts.ts";
 
-test("spoken menu choices in German and English, and no guess for anything else", () => {
-  for (const s of ["Eins bitte", "one", "I want to leave a message", "Nachricht.", "1"])
-    assert.equal(choiceFromText(s), "1", s);
-  for (const s of ["null", "Zero!", "operator please", "einen Mitarbeiter bitte", "a human", "0"])
-    assert.equal(choiceFromText(s), "0", s);
-  for (const s of ["", "hello", "someone", "zweiundzwanzig", "ones", "nullify"])
-    assert.equal(choiceFromText(s), undefined, s);
+test("command words are read back one digit at a time, in the caller's language", () => {
+  assert.equal(spokenWords("de-DE", ["4", "7", "1", "1"]), "4 7 1 1");
+  assert.equal(spokenWords("de-DE", ["yes", "agent"]), "ja Mitarbeiter");
+  assert.equal(spokenWords("en-US", ["no", "billing"]), "no billing");
 });
 
 test("{seconds} is the turn length with the language's decimal separator", () => {

@@ -1,13 +1,26 @@
 // What the demo line says when it speaks with the box's own voice (TTS), per language. The WAV prompts in
 // prompts/ are the English fallback for boxes without a TTS voice.
+import type { CommandWord } from "../speech/commands.ts";
 import type { PromptName } from "./prompts.ts";
 
-export type DemoText = PromptName | "menuSpeech" | "reply" | "notUnderstood" | "filler" | "areYouThere" | "idleBye";
+export type DemoText =
+  | PromptName
+  | "menuSpeech"
+  | "reply"
+  | "filler"
+  | "areYouThere"
+  | "idleBye"
+  | "noRecognizer"
+  | "testIntro"
+  | "testHeard"
+  | "testNothing"
+  | "testBye";
 
 const de: Record<DemoText, string> = {
   greeting: "Guten Tag, Sie sprechen mit der Switchboard-Demo.",
   menu: "Für eine Nachricht drücken Sie die Eins. Für die Vermittlung drücken Sie die Null.",
-  menuSpeech: "Sagen oder drücken Sie Eins für eine Nachricht, oder Null für die Vermittlung.",
+  menuSpeech:
+    "Sagen oder drücken Sie Eins für eine Nachricht, Null für die Vermittlung, oder Zwei, um die Spracherkennung zu testen.",
   record: "Bitte sprechen Sie nach dem Ton. Drücken Sie die Raute, wenn Sie fertig sind.",
   thanks: "Danke, Ihre Nachricht ist aufgezeichnet. Auf Wiederhören.",
   connecting: "Einen Moment bitte, ich verbinde Sie.",
@@ -15,26 +28,36 @@ const de: Record<DemoText, string> = {
   unavailable: "Leider ist gerade niemand erreichbar. Auf Wiederhören.",
   reply:
     "Ich habe Sie gehört, kann Sprache auf diesem Gerät aber noch nicht verstehen. Bitte benutzen Sie die Tastatur.",
-  notUnderstood: "Das habe ich nicht verstanden.",
   filler: "Einen Moment.",
   areYouThere: "Sind Sie noch da?",
   idleBye: "Ich lege jetzt auf. Auf Wiederhören.",
+  noRecognizer: "Auf diesem Gerät ist keine Spracherkennung installiert. Auf Wiederhören.",
+  testIntro:
+    "Sagen Sie Ziffern, ja, nein, Mitarbeiter oder ein anderes Kommandowort. Ich wiederhole, was ich verstanden habe. Mit der Raute beenden Sie den Test.",
+  testHeard: "Verstanden:",
+  testNothing: "Ich habe kein Kommandowort verstanden.",
+  testBye: "Test beendet. Auf Wiederhören.",
 };
 
 const en: Record<DemoText, string> = {
   greeting: "Hello, you have reached the Switchboard demo line.",
   menu: "To leave a message, press one. To speak to the operator, press zero.",
-  menuSpeech: "Say or press one to leave a message, or zero for the operator.",
+  menuSpeech: "Say or press one to leave a message, zero for the operator, or two to test speech recognition.",
   record: "Please speak after the tone. Press hash when you are done.",
   thanks: "Thank you, your message has been recorded. Goodbye.",
   connecting: "Please hold, I am connecting you.",
   goodbye: "Sorry, I did not get a choice. Goodbye.",
   unavailable: "Sorry, nobody is available right now. Goodbye.",
   reply: "I heard you, but this box cannot understand speech yet. Please use your keypad.",
-  notUnderstood: "Sorry, I did not understand that.",
   filler: "One moment.",
   areYouThere: "Are you still there?",
   idleBye: "I will hang up now. Goodbye.",
+  noRecognizer: "No speech recognizer is installed on this box. Goodbye.",
+  testIntro:
+    "Say digits, yes, no, agent or another command word, and I will repeat what I understood. Press hash to end the test.",
+  testHeard: "I understood:",
+  testNothing: "I did not understand a command word.",
+  testBye: "Test finished. Goodbye.",
 };
 
 /** Every fixed sentence for a language: the prompt cache synthesizes them at start, so no call waits for them. */
@@ -52,10 +75,23 @@ export function fillReply(template: string, language: string, turnMs: number): s
   return template.replaceAll("{seconds}", seconds);
 }
 
-/** A recognized utterance → the menu choice it names, if any (digits spoken or the option's name). */
-export function choiceFromText(text: string): "1" | "0" | undefined {
-  const t = ` ${text.toLowerCase().replace(/[^\p{L}\p{N}]+/gu, " ")} `;
-  if (/ (1|eins|one|nachricht|message|voicemail) /.test(t)) return "1";
-  if (/ (0|null|zero|oh|vermittlung|operator|mitarbeiter|mensch|agent|human) /.test(t)) return "0";
-  return undefined;
+const WORD_NAMES: Record<"de" | "en", Partial<Record<CommandWord, string>>> = {
+  de: {
+    yes: "ja",
+    no: "nein",
+    agent: "Mitarbeiter",
+    repeat: "wiederholen",
+    cancel: "abbrechen",
+    sales: "Vertrieb",
+    support: "Support",
+    billing: "Rechnung",
+    appointment: "Termin",
+  },
+  en: {},
+};
+
+/** Command words as the box reads them back (digits one by one, so the TTS does not say "four thousand ..."). */
+export function spokenWords(language: string, words: CommandWord[]): string {
+  const names = WORD_NAMES[language.startsWith("de") ? "de" : "en"];
+  return words.map((w) => names[w] ?? w).join(" ");
 }

@@ -16,7 +16,7 @@ import { Lock } from "./lock.ts";
 import { OnsetRefiner } from "./onset-refiner.ts";
 import { concatInt16 } from "../media/pcm.ts";
 import type { PromptCache } from "./prompt-cache.ts";
-import type { Asr, Denoiser, DenoiserStream, StreamingAsrStream, Tts, Vad, VadStream } from "./types.ts";
+import type { Asr, AsrResult, Denoiser, DenoiserStream, StreamingAsrStream, Tts, Vad, VadStream } from "./types.ts";
 
 const RATE = 16000;
 
@@ -80,6 +80,8 @@ export interface CallerTurn extends Turn {
   pcm: Int16Array;
   /** ASR text, when an ASR is configured and succeeded. */
   text?: string;
+  /** The whole recognizer result (tokens, timestamps, confidence when the engine gives them). */
+  asr?: AsrResult;
   asrError?: string;
 }
 
@@ -260,12 +262,12 @@ export class SpeechChannel extends EventEmitter<SpeechChannelEvents> {
       return;
     }
     if (asr.kind === "streaming") {
-      const stream = this.streamingAsr;
-      this.emit("turn", { ...turn, pcm, text: stream?.final().text });
+      const r = this.streamingAsr?.final();
+      this.emit("turn", { ...turn, pcm, text: r?.text, asr: r });
       return;
     }
     asr.recognize(pcm).then(
-      (r) => this.emit("turn", { ...turn, pcm, text: r.text }),
+      (r) => this.emit("turn", { ...turn, pcm, text: r.text, asr: r }),
       (e: unknown) => this.emit("turn", { ...turn, pcm, asrError: (e as Error).message }),
     );
   }

@@ -37,6 +37,11 @@ interface Common {
   /** "bpe" | "cjkchar" | "cjkchar+bpe": lets hotwords be given as words instead of token sequences. */
   modelingUnit?: string;
   bpeVocab?: string;
+  /**
+   * Words the model emits that are not words for the caller, dropped from text and tokens (with their timestamps):
+   * the command recognizer's "other" (any non-command speech).
+   */
+  ignoreWords?: string[];
 }
 
 export type StreamingAsrBundle = Common & { kind: "streaming" } & (
@@ -222,8 +227,10 @@ export class SherpaStreamingAsr implements StreamingAsr {
   readonly supportsHotwords = false;
   private readonly recognizer: SherpaOnlineRecognizer;
   private readonly onUnsupported: (what: string) => void;
+  private readonly ignore: (r: AsrResult) => AsrResult;
 
   constructor(bundle: StreamingAsrBundle, opts: SherpaAsrOptions = {}) {
+    this.ignore = wordFilter(bundle.ignoreWords);
     const config = buildStreamingConfig(bundle, opts);
     const mod = opts.sherpaModule ?? sherpa();
     this.recognizer = construct(bundle.dir, () => new mod.OnlineRecognizer(config));
@@ -232,7 +239,7 @@ export class SherpaStreamingAsr implements StreamingAsr {
 
   createStream(opts: AsrStreamOptions = {}): StreamingAsrStream {
     if (opts.hotwords?.length) this.onUnsupported("per-call hotwords on a streaming model (sherpa-onnx-node 1.13.8)");
-    return new OnlineStream(this.recognizer, this.recognizer.createStream());
+    return new OnlineStream(this.recognizer, this.recognizer.createStream(), this.ignore);
   }
 }
 
@@ -243,6 +250,7 @@ class OnlineStream implements StreamingAsrStream {
   constructor(
     private readonly r: SherpaOnlineRecognizer,
     private readonly s: SherpaOnlineStream,
+    private readonly ignore: (r: AsrResult) => AsrResult,
   ) {}
 
   accept(frame: Int16Array): void {
@@ -251,7 +259,7 @@ class OnlineStream implements StreamingAsrStream {
   }
 
   partial(): string {
-    return this.r.getResult(this.s).text.trim();
+    return this.ignore({ text: this.r.getResult(this.s).text.trim() }).text;
   }
 
   isEndpoint(): boolean {
@@ -267,12 +275,12 @@ class OnlineStream implements StreamingAsrStream {
     const res = this.r.getResult(this.s);
     this.r.reset(this.s);
     const conf = confidence(res.ys_probs);
-    return {
+    return this.ignore({
       text: res.text.trim(),
       ...(conf !== undefined ? { confidence: conf } : {}),
       ...(res.tokens ? { tokens: res.tokens } : {}),
       ...(res.timestamps ? { timestamps: res.timestamps } : {}),
-    };
+    });
   }
 
   private decode(): void {
@@ -286,8 +294,10 @@ export class SherpaOfflineAsr implements OfflineAsr {
   readonly supportsHotwords: boolean;
   private readonly recognizer: SherpaOfflineRecognizer;
   private readonly onUnsupported: (what: string) => void;
+  private readonly ignore: (r: AsrResult) => AsrResult;
 
   constructor(bundle: OfflineAsrBundle, opts: SherpaAsrOptions = {}) {
+    this.ignore = wordFilter(bundle.ignoreWords);
     const config = buildOfflineConfig(bundle, opts);
     // Hotwords as words need the modeling unit; without it sherpa expects token sequences we cannot produce.
     this.supportsHotwords =
@@ -309,14 +319,40 @@ export class SherpaOfflineAsr implements OfflineAsr {
     // decodeAsync runs in sherpa's worker pool, so recognition does not block the event loop.
     const res = await this.recognizer.decodeAsync(stream);
     const conf = confidence(res.ys_log_probs);
-    return {
+    return this.ignore({
       text: res.text.trim(),
       ...(conf !== undefined ? { confidence: conf } : {}),
       ...(res.tokens ? { tokens: res.tokens } : {}),
       ...(res.timestamps ? { timestamps: res.timestamps } : {}),
       ...(res.lang ? { language: res.lang.replace(/[<|>]/g, "") } : {}),
-    };
+    });
   }
+}
+
+/**
+ * Drops ignored words from a result. Tokens are matched without sherpa's word-start marker (" other", "▁other");
+ * a timestamp goes with its token. Text is rebuilt only when something was dropped.
+ */
+export function wordFilter(words: string[] | undefined): (r: AsrResult) => AsrResult {
+  if (!words?.length) return (r) => r;
+  const drop = new Set(words.map((w) => w.toLowerCase()));
+  const bare = (t: string) => t.replace(/^[\s\u2581]+/, "").toLowerCase();
+  return (r) => {
+    const text = r.text
+      .split(/\s+/)
+      .filter((w) => w !== "" && !drop.has(w.toLowerCase()))
+      .join(" ");
+    if (!r.tokens) return { ...r, text };
+    const keep = r.tokens.map((t) => !drop.has(bare(t)));
+    return {
+      ...r,
+      text,
+      tokens: r.tokens.filter((_, i) => keep[i]),
+      ...(r.timestamps && r.timestamps.length === r.tokens.length
+        ? { timestamps: r.timestamps.filter((_, i) => keep[i]) }
+        : {}),
+    };
+  };
 }
 
 /** sherpa's hotwords string: phrases separated by "/" (case kept: it must match the model's vocabulary). */

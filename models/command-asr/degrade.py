@@ -7,7 +7,8 @@ eval:  DATADIR/eval.jsonl  -> DATADIR/eval_tel/*.wav (16 kHz s16, one fixed-seed
 Chain: pad with silence -> background noise (white / pink / babble of other utterances) at an SNR
 -> 16 kHz to 8 kHz (windowed-sinc low-pass) -> 300-3400 Hz band-pass -> level change / clipping
 -> G.711 mu-law or A-law encode+decode -> 20 ms packet loss (zeroed frames) -> 8 kHz to 16 kHz
-(linear interpolation like a simple resampler, or half-band windowed-sinc) -> int16 -> fbank.py raw log-mel (the model normalises inside its graph).
+(linear interpolation like a simple resampler, or half-band windowed-sinc) -> int16 -> fbank.py raw log-mel (the model normalises inside its graph),
+for training with a random VTLP warp (alpha 0.86-1.14; formant shift without pitch change).
 """
 import argparse
 import json
@@ -173,7 +174,8 @@ def train_job(args):
     for c in range(copies):
         y = degrade(x, rng, _POOL, wideband=rng.random() < 0.1)
         y = np.round(y * 32768) / 32768
-        out.append(fbank.logmel(y).astype(np.float16))
+        alpha = 1.0 if c == 0 and rng.random() < 0.3 else rng.uniform(0.86, 1.14)
+        out.append(fbank.logmel(y, alpha).astype(np.float16))
     return j["target"], out
 
 
@@ -210,12 +212,14 @@ def main():
     pool_files = [train[i]["wav"] for i in rng.choice(len(train), 200, replace=False)]
     with Pool(2, initializer=_init, initargs=(pool_files,)) as p:
         res = p.map(train_job, [(j, a.copies, a.seed * 100003 + k) for k, j in enumerate(train)], chunksize=32)
-        feats, targets = [], []
-        for t, fs in res:
+        feats, targets, groups = [], [], []
+        for k, (t, fs) in enumerate(res):
             for f in fs:
                 feats.append(f)
                 targets.append(t)
-        pack(feats, targets, os.path.join(a.datadir, "train_feats.npz"))
+                groups.append(k)
+        # groups: source utterance of each example, so train.py keeps all copies of one utterance on one side
+        pack(feats, targets, os.path.join(a.datadir, "train_feats.npz"), {"groups": np.array(groups)})
         print("degrade: train %d examples, %.1f h" % (len(feats), sum(len(f) for f in feats) / 360000))
         outdir = os.path.join(a.datadir, "eval_tel")
         os.makedirs(outdir, exist_ok=True)

@@ -110,7 +110,8 @@ def main():
     report = {"all": metrics(rows)}
     groups = defaultdict(list)
     for j, h in rows:
-        fam = "mbrola (eval-only, non-commercial)" if j["engine"] == "mbrola" else "licensed held-out voices"
+        nc = j["engine"] == "mbrola" or j["voice"] == "rhvoice-nc-en"
+        fam = "eval-only voices (non-commercial: mbrola, RHVoice evgeniy/lyubov)" if nc else "licensed held-out voices"
         groups[fam].append((j, h))
         groups["voice:" + j["voice"]].append((j, h))
         groups["snr:%s" % j["snr"]].append((j, h))
@@ -147,7 +148,7 @@ def main():
     s = json.dumps(report, indent=1, ensure_ascii=False)
     if a.out:
         open(a.out, "w").write(s + "\n")
-    for k in ["all", "licensed held-out voices", "mbrola (eval-only, non-commercial)"]:
+    for k in ["all", "licensed held-out voices", "eval-only voices (non-commercial: mbrola, RHVoice evgeniy/lyubov)"]:
         print(k, json.dumps(report[k], ensure_ascii=False))
 
 

@@ -32,10 +32,20 @@ def _imel_slaney(m):
     return np.where(m <= 15, 200.0 / 3 * m, 1000 * np.exp((m - 15) * 0.06875177742094911))
 
 
-def mel_matrix():
+def vtlp(hz, alpha, f_hi=6000.0):
+    """Vocal tract length perturbation (Jaitly & Hinton 2013): frequency f is read as alpha*f, piecewise linear so
+    that Nyquist stays fixed. Moves the formants without touching pitch; training-time augmentation only."""
+    nyq = SR / 2
+    b = f_hi * min(alpha, 1.0) / alpha
+    return np.where(hz <= b, hz * alpha, nyq - (nyq - f_hi * min(alpha, 1.0)) / (nyq - b) * (nyq - hz))
+
+
+def mel_matrix(alpha=1.0):
     lo, hi = _mel_slaney(0.0), _mel_slaney(SR / 2)
     delta = (hi - lo) / (N_MELS + 1)
     hz = np.arange(NFFT // 2 + 1) * (SR / NFFT)
+    if alpha != 1.0:
+        hz = vtlp(hz, alpha)
     w = np.zeros((N_MELS, NFFT // 2 + 1), dtype=np.float64)
     for b in range(N_MELS):
         l, c, r = _imel_slaney([lo + b * delta, lo + (b + 1) * delta, lo + (b + 2) * delta])
@@ -67,8 +77,11 @@ def frames(x):
     return x[idx]
 
 
-def logmel(x):
-    """x: float32 samples in [-1, 1] at 16 kHz -> (T, 80) log-mel, not normalised."""
+_WARPED = {}
+
+
+def logmel(x, alpha=1.0):
+    """x: float32 samples in [-1, 1] at 16 kHz -> (T, 80) log-mel, not normalised. alpha != 1: VTLP warp."""
     x = np.asarray(x, dtype=np.float32)
     f = frames(x).astype(np.float32)
     pre = f.copy()
@@ -77,7 +90,14 @@ def logmel(x):
     pre *= _WIN
     spec = np.fft.rfft(pre, n=NFFT, axis=1)
     power = (spec.real ** 2 + spec.imag ** 2).astype(np.float32)
-    mel = power @ _MEL.T
+    if alpha == 1.0:
+        m = _MEL
+    else:
+        alpha = round(alpha, 2)
+        m = _WARPED.get(alpha)
+        if m is None:
+            m = _WARPED[alpha] = mel_matrix(alpha)
+    mel = power @ m.T
     return np.log(np.maximum(mel, EPS)).astype(np.float32)
 
 

@@ -139,7 +139,7 @@ def phrase(lang, rng, category=None):
     if category is None:
         category = rng.choices(
             ["digits", "yes", "no", "agent", "repeat", "cancel", "menu", "neg", "negrand"],
-            weights=[30, 12, 10, 10, 4, 4, 10, 12, 8])[0]
+            weights=[30, 14, 14, 10, 4, 4, 10, 12, 8])[0]
     C = CARRIERS[lang]
     if category == "digits":
         n = rng.choice([1, 1, 2, 3, 4, 4, 5, 6, 7, 8, 9, 10, 11, 12])

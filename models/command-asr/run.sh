@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Reproduce the command recognizer end to end: setup, synth, degrade, train, export, verify, evaluate.
 # usage: models/command-asr/run.sh [WORKDIR]   (default /work/cmdasr-work; needs root for apt-get)
-# Env: TRAIN_MINUTES (default 24), SEED (default 20261121).
+# Env: TRAIN_MINUTES (default 36), SEED (default 20261121).
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 WORK="${1:-/work/cmdasr-work}"
@@ -12,9 +12,7 @@ t0=$(date +%s)
 bash "$HERE/setup.sh"
 $PY "$HERE/synth.py" "$WORK/data" --seed 1234
 $PY "$HERE/degrade.py" "$WORK/data" --copies 2 --seed 7
-$PY "$HERE/train.py" "$WORK/data" "$WORK/model-stage1.pt" --minutes "${TRAIN_MINUTES:-24}" --seed "$SEED"
-# Stage 2: same data, fresh warm-up + cosine schedule from the stage-1 weights (more epochs in the time budget).
-$PY "$HERE/train.py" "$WORK/data" "$WORK/model.pt" --init "$WORK/model-stage1.pt" --minutes "${TRAIN_MINUTES2:-20}" --lr 2e-3 --seed "$((SEED + 1))"
+$PY "$HERE/train.py" "$WORK/data" "$WORK/model.pt" --minutes "${TRAIN_MINUTES:-36}" --seed "$SEED"
 $PY "$HERE/export.py" "$WORK/model.pt" "$HERE/bundle"
 # Front end: sherpa's features == fbank.py (probe models) on 40 G.711 eval files + 10 wideband synth files.
 $PY "$HERE/verify_frontend.py" $(ls "$WORK"/data/eval_tel/*.wav | head -40) $(ls "$WORK"/data/wav/festival-rab*.wav | head -10)

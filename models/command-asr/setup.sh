@@ -15,7 +15,7 @@ SRC
 fi
 # Training: Apache-2.0/GPL-compatible voices only.
 TRAIN_PKGS="python3 python3-torch python3-onnx python3-numpy espeak-ng espeak-ng-data sox
-  festival festvox-kallpc16k festvox-rablpc16k festvox-us-slt-hts festvox-don
+  festival festvox-kallpc16k festvox-rablpc16k festvox-us-slt-hts festvox-don flite rhvoice rhvoice-english
   libttspico-utils libttspico-data"
 # Evaluation only (non-commercial licence; never used for training).
 EVAL_PKGS="mbrola mbrola-de1 mbrola-de2 mbrola-de3 mbrola-de4 mbrola-de5 mbrola-de6 mbrola-de7 mbrola-de8 mbrola-us1 mbrola-us2 mbrola-us3 mbrola-en1"

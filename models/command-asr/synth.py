@@ -4,7 +4,8 @@ usage: synth.py OUTDIR [--scale 1.0] [--seed 1234]
 Writes OUTDIR/wav/*.wav (16 kHz mono s16) and OUTDIR/train.jsonl, OUTDIR/eval.jsonl.
 Training voices (licences allow training): SVOX Pico de-DE/en-US (Apache-2.0), espeak-ng (GPL-3.0+) with voice
 variants, festival diphone/HTS English voices rab, don, slt. Held out for evaluation only: Pico en-GB, espeak-ng
-variants m3/f3/m8, festival kal; MBROLA voices (non-commercial licence) are used ONLY for evaluation.
+variants m3/f3/m8, festival kal, flite rms, RHVoice clb. MBROLA voices and RHVoice evgeniy-eng/lyubov
+(non-commercial licences) are used ONLY for evaluation, never for training.
 """
 import argparse
 import json
@@ -24,24 +25,35 @@ ESPEAK_EVAL_VARIANTS = ["m3", "f3", "m8"]
 
 # (voice id, engine, language, split, count at scale 1)
 VOICES = [
-    ("espeak-de", "espeak", "de", "train", 2200),
-    ("espeak-en-us", "espeak", "en", "train", 1000),
-    ("espeak-en-gb", "espeak", "en", "train", 800),
-    ("pico-de-DE", "pico", "de", "train", 1800),
-    ("pico-en-US", "pico", "en", "train", 1200),
-    ("festival-rab", "festival", "en", "train", 300),
-    ("festival-don", "festival", "en", "train", 120),
-    ("festival-slt", "festival", "en", "train", 200),
+    ("espeak-de", "espeak", "de", "train", 4000),
+    ("espeak-en-us", "espeak", "en", "train", 1200),
+    ("espeak-en-gb", "espeak", "en", "train", 1000),
+    ("pico-de-DE", "pico", "de", "train", 5000),
+    ("pico-en-US", "pico", "en", "train", 1800),
+    ("festival-rab", "festival", "en", "train", 500),
+    ("festival-don", "festival", "en", "train", 200),
+    ("festival-slt", "festival", "en", "train", 400),
+    ("flite-awb", "flite", "en", "train", 600),
+    ("flite-slt", "flite", "en", "train", 400),
+    ("rhvoice-alan", "rhvoice", "en", "train", 600),
+    ("rhvoice-bdl", "rhvoice", "en", "train", 600),
+    ("rhvoice-slt", "rhvoice", "en", "train", 400),
     # evaluation (held out)
     ("pico-en-GB", "pico", "en", "eval", 250),
     ("espeak-de-heldout", "espeak", "de", "eval", 250),
     ("espeak-en-heldout", "espeak", "en", "eval", 250),
     ("festival-kal", "festival", "en", "eval", 150),
+    ("flite-rms", "flite", "en", "eval", 150),
+    ("rhvoice-clb", "rhvoice", "en", "eval", 150),
     ("mbrola-de", "mbrola", "de", "eval", 400),
     ("mbrola-en", "mbrola", "en", "eval", 250),
+    ("rhvoice-nc-en", "rhvoice", "en", "eval", 150),
 ]
 FESTIVAL_VOICE = {"festival-rab": "rab_diphone", "festival-don": "don_diphone",
                   "festival-slt": "cmu_us_slt_arctic_hts", "festival-kal": "kal_diphone"}
+# RHVoice English voices: alan/bdl/clb/slt are LGPL-2.1+ (Debian rhvoice-english data/*); evgeniy-eng and lyubov
+# are CC-BY-NC-ND-4.0, so they only ever call in as test callers ("rhvoice-nc-en").
+RHVOICE_NC = ["evgeniy-eng", "lyubov"]
 MBROLA = {"de": ["mb-de1", "mb-de2", "mb-de3", "mb-de4", "mb-de5", "mb-de6", "mb-de7", "mb-de8"],
           "en": ["mb-us1", "mb-us2", "mb-us3", "mb-en1"]}
 EVAL_CATEGORIES = ["digits", "yes", "no", "agent", "menu", "neg", "repeat", "cancel"]
@@ -67,12 +79,19 @@ def job(j):
         elif eng == "pico":
             run(["pico2wave", "-l", j["pico_lang"], "-w", raw, txt])
             effects = ["tempo", "%.3f" % rng.uniform(0.8, 1.25), "pitch", str(rng.randint(-350, 350))]
+        elif eng == "flite":
+            run(["flite", "-voice", j["voice"].split("-", 1)[1], "--setf",
+                 "duration_stretch=%.2f" % rng.uniform(0.8, 1.25), "--setf",
+                 "int_f0_target_mean=%d" % rng.randint(80, 190), "-t", txt, "-o", raw])
+        elif eng == "rhvoice":
+            run(["RHVoice-test", "-p", j["rhvoice_voice"], "-r", str(rng.randint(70, 130)),
+                 "-t", str(rng.randint(70, 130)), "-o", raw], input=txt.encode())
         else:
             run(["text2wave", "-eval", "(voice_%s)" % FESTIVAL_VOICE[j["voice"]], "-o", raw],
                 input=txt.encode("latin-1", "replace"))
             effects = ["tempo", "%.3f" % rng.uniform(0.8, 1.2), "pitch", str(rng.randint(-300, 300))]
-        if eng == "espeak" and rng.random() < 0.3:
-            effects = ["pitch", str(rng.randint(-200, 200))]
+        if eng in ("espeak", "flite", "rhvoice") and rng.random() < 0.4:
+            effects = ["pitch", str(rng.randint(-250, 250))]  # sox pitch moves the formants too
         run(["sox", raw, "-r", "16000", "-c", "1", "-b", "16", out] + effects + ["norm", "-3"])
     return j
 
@@ -113,6 +132,8 @@ def main():
                 j["espeak_voice"] = base + ("+" + var if var else "")
             elif eng == "mbrola":
                 j["espeak_voice"] = rng.choice(MBROLA[lang])
+            elif eng == "rhvoice":
+                j["rhvoice_voice"] = rng.choice(RHVOICE_NC) if vid == "rhvoice-nc-en" else vid.split("-", 1)[1]
             elif eng == "pico":
                 j["pico_lang"] = vid.split("-", 1)[1]
             jobs.append(j)

@@ -20,11 +20,13 @@ from model import CommandCtc  # noqa: E402
 
 
 def load(path):
+    """[(feats, target)], [source utterance index of each example]."""
     z = np.load(path)
     feats, lens, targets, tlens = z["feats"], z["lens"], z["targets"], z["tlens"]
     fo = np.concatenate([[0], np.cumsum(lens)])
     to = np.concatenate([[0], np.cumsum(tlens)])
-    return [(feats[fo[i]:fo[i + 1]], targets[to[i]:to[i + 1]]) for i in range(len(lens))]
+    groups = z["groups"] if "groups" in z else np.arange(len(lens))
+    return [(feats[fo[i]:fo[i + 1]], targets[to[i]:to[i + 1]]) for i in range(len(lens))], groups
 
 
 def batches(data, rng, max_frames=12000):
@@ -108,9 +110,12 @@ def main():
     torch.manual_seed(a.seed)
     rng = random.Random(a.seed)
     np.random.seed(a.seed)
-    data = load(os.path.join(a.datadir, "train_feats.npz"))
-    rng.shuffle(data)
-    dev, train = data[:300], data[300:]
+    data, groups = load(os.path.join(a.datadir, "train_feats.npz"))
+    # dev: 300 source utterances held out with all their copies (a copy in train would leak the dev audio)
+    src = sorted(set(groups.tolist()))
+    dev_src = set(rng.sample(src, min(300, len(src) // 10)))
+    dev = [d for d, g in zip(data, groups) if g in dev_src]
+    train = [d for d, g in zip(data, groups) if g not in dev_src]
     model = CommandCtc(len(grammar.TOKENS), arch=a.arch)
     if a.init:
         model.load_state_dict(torch.load(a.init)["state"])
