@@ -694,7 +694,17 @@ export class ModelStore {
    * installed before search path (an operator installed it on purpose), newer version first. Files are checked for
    * presence and size only; full hashing is `verify`'s job (bundles can be gigabytes).
    */
+  /** The best usable bundle for a task (and language/engine), or undefined. */
   async resolve(task: Task, want: { language?: string; engine?: string } = {}): Promise<ResolvedModel | undefined> {
+    return (await this.candidates(task, want))[0];
+  }
+
+  /**
+   * Every usable bundle for a task, best first: language fit, then installed / search path / built-in, then
+   * version. Bundles with missing or wrongly sized files are left out (and logged). A caller whose first choice
+   * fails to load tries the next, so a broken installed bundle does not take away what ships with the box.
+   */
+  async candidates(task: Task, want: { language?: string; engine?: string } = {}): Promise<ResolvedModel[]> {
     const score = (langs: string[]): number => {
       if (!want.language) return 1;
       const l = want.language.toLowerCase();
@@ -717,6 +727,7 @@ export class ModelStore {
           SOURCE_RANK[x.b.source] - SOURCE_RANK[y.b.source] ||
           compareVersions(y.b.manifest.version, x.b.manifest.version),
       );
+    const out: ResolvedModel[] = [];
     for (const { b } of candidates) {
       const bad: string[] = [];
       for (const f of b.manifest.files) {
@@ -731,15 +742,15 @@ export class ModelStore {
         continue;
       }
       const listed = new Set(b.manifest.files.map((f) => f.path));
-      return {
+      out.push({
         ...b,
         path: (file: string) => {
           if (!listed.has(file))
             throw new ModelError(`${b.manifest.name}: "${file}" is not in the manifest`, "not-found");
           return join(b.dir, file);
         },
-      };
+      });
     }
-    return undefined;
+    return out;
   }
 }

@@ -77,6 +77,22 @@ export function linearToAlaw(sample: number): number {
   return ((seg << 4) | q) ^ mask;
 }
 
+const ULAW_SEG_END = [0x3f, 0x7f, 0xff, 0x1ff, 0x3ff, 0x7ff, 0xfff, 0x1fff];
+
+export function linearToUlaw(sample: number): number {
+  let v = Math.max(-32768, Math.min(32767, Math.round(sample))) >> 2;
+  let mask: number;
+  if (v < 0) {
+    v = -v;
+    mask = 0x7f;
+  } else mask = 0xff;
+  v = Math.min(v, 8158) + 33; // clip, add the bias
+  let seg = 0;
+  while (seg < 8 && v > ULAW_SEG_END[seg]) seg++;
+  if (seg >= 8) return 0x7f ^ mask;
+  return ((seg << 4) | ((v >> (seg + 1)) & 0x0f)) ^ mask;
+}
+
 const ALAW_TABLE = Int16Array.from({ length: 256 }, (_, i) => alawToLinear(i));
 const ULAW_TABLE = Int16Array.from({ length: 256 }, (_, i) => ulawToLinear(i));
 
@@ -102,8 +118,23 @@ function ipv4Checksum(h: Buffer): number {
   return ~sum & 0xffff;
 }
 
+/** One RTP packet of a caller pcap; packets are written `PTIME_MS` apart. */
+export interface RtpOut {
+  payload: Uint8Array;
+  pt: number;
+  marker?: boolean;
+  timestamp: number;
+}
+
 /** Writes RTP packets (one per payload, `PTIME_MS` apart) as Ethernet/IPv4/UDP frames in a classic pcap file. */
 export function writeRtpPcap(path: string, payloads: Uint8Array[], pt = 8): void {
+  writeRtpPackets(
+    path,
+    payloads.map((payload, i) => ({ payload, pt, marker: i === 0, timestamp: i * FRAME })),
+  );
+}
+
+export function writeRtpPackets(path: string, packets: RtpOut[]): void {
   const parts: Buffer[] = [];
   const gh = Buffer.alloc(24);
   gh.writeUInt32LE(0xa1b2c3d4, 0);
@@ -113,14 +144,14 @@ export function writeRtpPcap(path: string, payloads: Uint8Array[], pt = 8): void
   gh.writeUInt32LE(1, 20); // LINKTYPE_ETHERNET
   parts.push(gh);
   const ssrc = 0x5b0a4d01;
-  payloads.forEach((payload, i) => {
-    const rtp = Buffer.alloc(12 + payload.length);
+  packets.forEach((p, i) => {
+    const rtp = Buffer.alloc(12 + p.payload.length);
     rtp[0] = 0x80;
-    rtp[1] = (i === 0 ? 0x80 : 0) | pt;
+    rtp[1] = (p.marker ? 0x80 : 0) | p.pt;
     rtp.writeUInt16BE(i & 0xffff, 2);
-    rtp.writeUInt32BE((i * FRAME) >>> 0, 4);
+    rtp.writeUInt32BE(p.timestamp >>> 0, 4);
     rtp.writeUInt32BE(ssrc, 8);
-    rtp.set(payload, 12);
+    rtp.set(p.payload, 12);
     const udp = Buffer.alloc(8);
     udp.writeUInt16BE(5000, 0);
     udp.writeUInt16BE(6000, 2);
@@ -145,6 +176,42 @@ export function writeRtpPcap(path: string, payloads: Uint8Array[], pt = 8): void
     parts.push(ph, frame);
   });
   writeFileSync(path, Buffer.concat(parts));
+}
+
+/**
+ * RFC 4733 packets for one key press starting at RTP timestamp `ts`: `durationMs` of updates (one per packet, same
+ * timestamp, growing duration, marker on the first), then the end packet three times, as real phones send it.
+ */
+export function dtmfPackets(digit: string, ts: number, durationMs = 100, pt = 101): RtpOut[] {
+  const event = "0123456789*#".indexOf(digit);
+  if (event < 0) throw new Error(`not a DTMF digit: ${digit}`);
+  const n = Math.max(1, Math.round(durationMs / PTIME_MS));
+  const pkt = (dur: number, end: boolean, marker: boolean): RtpOut => {
+    const payload = new Uint8Array(4);
+    payload[0] = event;
+    payload[1] = (end ? 0x80 : 0) | 10; // volume -10 dBm0
+    payload[2] = dur >> 8;
+    payload[3] = dur & 0xff;
+    return { payload, pt, marker, timestamp: ts };
+  };
+  const out: RtpOut[] = [];
+  for (let i = 1; i <= n; i++) out.push(pkt(i * FRAME, false, i === 1));
+  for (let i = 0; i < 3; i++) out.push(pkt(n * FRAME, true, false));
+  return out;
+}
+
+/** Linear 8 kHz samples (-1..1) as 20 ms G.711 payloads (pt 8 = A-law, 0 = µ-law). */
+export function g711Payloads(samples: Float32Array, pt: 0 | 8): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (let i = 0; i + FRAME <= samples.length; i += FRAME) {
+    const p = new Uint8Array(FRAME);
+    for (let j = 0; j < FRAME; j++) {
+      const v = samples[i + j] * 32767;
+      p[j] = pt === 8 ? linearToAlaw(v) : linearToUlaw(v);
+    }
+    out.push(p);
+  }
+  return out;
 }
 
 export interface UdpPacket {
@@ -507,19 +574,24 @@ export function buildCallerPcap(opts: { turns: number; leadMs: number; gapMs: nu
     all.set(c, o);
     o += c.length;
   }
-  const payloads: Uint8Array[] = [];
-  for (let i = 0; i + FRAME <= all.length; i += FRAME) {
-    const p = new Uint8Array(FRAME);
-    for (let j = 0; j < FRAME; j++) p[j] = linearToAlaw(all[i + j] * 32767);
-    payloads.push(p);
-  }
+  const payloads = g711Payloads(all, 8);
   const pcap = join(dir, "caller.pcap");
   writeRtpPcap(pcap, payloads);
   return { pcap, durationMs: payloads.length * PTIME_MS, utterances };
 }
 
-/** A sipp UAC scenario: INVITE with PCMA/20 ms, play `pcap` once, wait `holdMs`, BYE. */
-export function speechScenario(pcap: string, holdMs: number): string {
+/**
+ * A sipp UAC scenario: INVITE with PCMA/20 ms (or PCMU; with telephone-event/101 when the pcap carries RFC 4733
+ * key presses), play `pcap` once, wait `holdMs`, BYE.
+ */
+export function speechScenario(pcap: string, holdMs: number, o: { pt?: 0 | 8; telephoneEvent?: boolean } = {}): string {
+  const pt = o.pt ?? 8;
+  const media = [
+    `m=audio [auto_media_port] RTP/AVP ${pt}${o.telephoneEvent ? " 101" : ""}`,
+    `a=rtpmap:${pt} ${pt === 8 ? "PCMA" : "PCMU"}/8000`,
+    ...(o.telephoneEvent ? ["a=rtpmap:101 telephone-event/8000", "a=fmtp:101 0-15"] : []),
+    "a=ptime:20",
+  ].join("\n      ");
   const head = (method: string, cseq: string) => `      ${method} sip:[service]@[remote_ip]:[remote_port] SIP/2.0
       Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
       From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag09[call_number]
@@ -545,9 +617,7 @@ ${head("INVITE", "1 INVITE")}
       s=-
       c=IN IP[local_ip_type] [local_ip]
       t=0 0
-      m=audio [auto_media_port] RTP/AVP 8
-      a=rtpmap:8 PCMA/8000
-      a=ptime:20
+      ${media}
 
     ]]>
   </send>
@@ -580,7 +650,7 @@ ${head("BYE", "2 BYE")}
   <recv response="200" crlf="true"/>
 </scenario>
 `;
-  const path = join(benchTempDir("scn"), "uac_speech_turns.xml");
+  const path = join(benchTempDir("scn"), `uac_speech_turns_${pt}${o.telephoneEvent ? "_te" : ""}.xml`);
   writeFileSync(path, xml);
   return path;
 }
@@ -594,6 +664,8 @@ export interface SpeechDaemonOptions {
   reply?: string;
   maxCalls: number;
   bargeIn?: boolean;
+  /** Default en-US. */
+  language?: string;
 }
 
 /**
@@ -610,7 +682,7 @@ export async function startSpeechDaemon(o: SpeechDaemonOptions): Promise<{ d: Da
       demo: o.reply === undefined ? {} : { speechReply: o.reply },
       speech: {
         enabled: true, // test/peers/daemon.ts turns speech off by default
-        language: "en-US",
+        language: o.language ?? "en-US",
         bargeIn: { enabled: o.bargeIn ?? true },
         endpointing: { silenceMs: { default: o.silenceMs } },
         deadAir: { fillerAfterMs: 10_000, idlePromptAfterS: 300, hangupAfterS: 300 },

@@ -124,7 +124,7 @@ export function voiceIo(
   call.signal.addEventListener("abort", () => wake?.(), { once: true });
   channel.on("turn", (t) => {
     call.event(
-      `turn ${t.startMs.toFixed(0)}-${t.endMs.toFixed(0)} ms${t.text !== undefined ? ` "${t.text}"` : ""}${t.asrError ? ` asr error: ${t.asrError}` : ""}`,
+      `turn ${t.startMs.toFixed(0)}-${t.endMs.toFixed(0)} ms${t.text !== undefined ? ` "${t.text}"` : ""}${t.asrMs !== undefined ? ` (asr ${t.asrMs.toFixed(1)} ms)` : ""}${t.asrError ? ` asr error: ${t.asrError}` : ""}`,
     );
     push({ kind: "speech", text: t.text, asr: t.asr, asrError: t.asrError, startMs: t.startMs, endMs: t.endMs });
   });

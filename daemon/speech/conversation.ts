@@ -82,6 +82,8 @@ export interface CallerTurn extends Turn {
   text?: string;
   /** The whole recognizer result (tokens, timestamps, confidence when the engine gives them). */
   asr?: AsrResult;
+  /** Wall time of the recognition of this turn (offline recognizers), ms. */
+  asrMs?: number;
   asrError?: string;
 }
 
@@ -266,8 +268,9 @@ export class SpeechChannel extends EventEmitter<SpeechChannelEvents> {
       this.emit("turn", { ...turn, pcm, text: r?.text, asr: r });
       return;
     }
+    const t0 = performance.now();
     asr.recognize(pcm).then(
-      (r) => this.emit("turn", { ...turn, pcm, text: r.text, asr: r }),
+      (r) => this.emit("turn", { ...turn, pcm, text: r.text, asr: r, asrMs: performance.now() - t0 }),
       (e: unknown) => this.emit("turn", { ...turn, pcm, asrError: (e as Error).message }),
     );
   }

@@ -3,6 +3,7 @@ import { createHash } from "node:crypto";
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { after, test } from "node:test";
 import { ModelStore } from "../../models/store.ts";
 import { needModel, sharedModelsDir } from "../../models/testing/shared-models.ts";
@@ -14,13 +15,15 @@ const tmp = mkdtempSync(join(tmpdir(), "switchboard-engines-"));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 let n = 0;
 
-function setup(searchPaths: string[] = [], speech: Record<string, unknown> = {}) {
+/** builtinPaths default []: only the tests about the shipped recognizer see models/builtin. */
+function setup(searchPaths: string[] = [], speech: Record<string, unknown> = {}, builtinPaths: string[] = []) {
   const dataDir = join(tmp, `data-${++n}`);
-  const store = new ModelStore({ dataDir, searchPaths, log: silentLog });
+  const store = new ModelStore({ dataDir, searchPaths, builtinPaths, log: silentLog });
   return { dataDir, store, cfg: speechSchema.parse(speech), log: silentLog };
 }
 
 const pico = join(sharedModelsDir, "svox-pico/en-US_ta.bin");
+const builtinDir = fileURLToPath(new URL("../../models/builtin/", import.meta.url));
 const silero = join(sharedModelsDir, "silero-vad/silero_vad.onnx");
 
 test("shared models on a search path: Silero VAD, Pico in the configured language, no recognizer said plainly", async (t) => {
@@ -106,5 +109,19 @@ test("an ASR bundle with a corrupt model is reported with the file, and the daem
   const s = setup([root], { language: "de-DE" });
   const e = await loadSpeechEngines(s.cfg, { ...s, builtinVadPath: null });
   assert.equal(e.asr, undefined);
-  assert.match(e.status.asr, /broken-asr\/model\.onnx/);
+  assert.match(e.status.asr, /failed: broken-asr: .*broken-asr\/model\.onnx/);
+
+  // With the recognizer that ships with the box, the broken bundle is skipped (and named), not fatal.
+  const withBuiltin = setup([root], { language: "de-DE" }, [builtinDir]);
+  const e2 = await loadSpeechEngines(withBuiltin.cfg, { ...withBuiltin, builtinVadPath: null });
+  assert.equal(e2.asr?.kind, "offline");
+  assert.match(e2.status.asr, /^command-asr-de-en .*\(command-asr, built-in\); skipped broken-asr: .*model\.onnx/);
+});
+
+test("the built-in command recognizer is the recognizer when nothing else is installed, for de and en", async () => {
+  for (const language of ["de-DE", "en-US", "en-GB"]) {
+    const s = setup([], { language }, [builtinDir]);
+    const e = await loadSpeechEngines(s.cfg, { ...s, builtinVadPath: null });
+    assert.match(e.status.asr, /^command-asr-de-en .*\(command-asr, built-in\)$/, language);
+  }
 });

@@ -133,15 +133,25 @@ export async function loadSpeechEngines(cfg: SpeechConfig, o: LoadSpeechOptions)
   }
 
   out.asr = await attempt<Asr>("asr", async () => {
-    // A general ASR bundle an operator installed first, then the project's embedded command recognizer.
+    // A general ASR bundle an operator installed first, then the embedded command recognizer. A bundle that fails
+    // to load is reported and the next one is tried, so a broken install never costs the box its built-in ears.
+    const failed: string[] = [];
     for (const task of ["asr", "command-asr"] as const) {
-      const b = await o.store.resolve(task, { language });
-      if (!b) continue;
-      const bundle = { ...engineOptions(b), dir: b.dir } as AsrBundle;
-      if (bundle.kind !== "streaming" && bundle.kind !== "offline")
-        throw new Error(`${b.dir}: manifest engineOptions.kind must be "streaming" or "offline"`);
-      return [createAsr(bundle), `${b.manifest.name} ${b.manifest.version} (${task})`];
+      for (const b of await o.store.candidates(task, { language })) {
+        try {
+          const bundle = { ...engineOptions(b), dir: b.dir } as AsrBundle;
+          if (bundle.kind !== "streaming" && bundle.kind !== "offline")
+            throw new Error(`${b.dir}: manifest engineOptions.kind must be "streaming" or "offline"`);
+          const asr = createAsr(bundle);
+          const skipped = failed.length ? `; skipped ${failed.join("; ")}` : "";
+          return [asr, `${b.manifest.name} ${b.manifest.version} (${task}, ${b.source})${skipped}`];
+        } catch (e) {
+          log.warn({ model: b.manifest.name, err: (e as Error).message }, "recognizer bundle not loaded");
+          failed.push(`${b.manifest.name}: ${(e as Error).message}`);
+        }
+      }
     }
+    if (failed.length) throw new Error(failed.join("; "));
     return undefined;
   });
   if (status.asr === "not installed") status.asr = `no recognizer for ${language}: callers use the keypad`;

@@ -13,6 +13,7 @@ import {
   SherpaOfflineAsr,
   SherpaStreamingAsr,
   type StreamingAsrBundle,
+  wordFilter,
 } from "./sherpa-asr.ts";
 import type {
   SherpaModule,
@@ -23,12 +24,25 @@ import type {
 } from "./sherpa-api.ts";
 import { EngineLoadError } from "./types.ts";
 
-// No real ASR model exists on this machine: these tests cover config construction, the file pre-checks and the
-// stream logic against a fake sherpa module.
+// Config construction, the file pre-checks and the stream logic against a fake sherpa module. The real embedded
+// command recognizer runs through sherpa in test/command-asr.test.ts.
 
 let dir = "";
 // Smallest structurally valid ModelProto: ir_version 7 + empty graph. Never handed to real sherpa.
 const TINY_ONNX = Buffer.from([0x08, 0x07, 0x3a, 0x02, 0x0a, 0x00]);
+
+/** TINY_ONNX plus metadata_props (ModelProto field 14: StringStringEntryProto {1: key, 2: value}). */
+function onnxWithMeta(meta: Record<string, string>): Buffer {
+  const str = (field: number, v: string) => {
+    const b = Buffer.from(v);
+    return Buffer.concat([Buffer.from([(field << 3) | 2, b.length]), b]);
+  };
+  const entries = Object.entries(meta).map(([k, v]) => {
+    const e = Buffer.concat([str(1, k), str(2, v)]);
+    return Buffer.concat([Buffer.from([(14 << 3) | 2, e.length]), e]);
+  });
+  return Buffer.concat([TINY_ONNX, ...entries]);
+}
 
 before(() => {
   dir = mkdtempSync(join(tmpdir(), "asr-bundle-"));
@@ -41,6 +55,10 @@ before(() => {
   writeFileSync(join(dir, "garbage.onnx"), Buffer.concat([Buffer.from([0x08]), Buffer.alloc(4096, 0xa5)]));
   writeFileSync(join(dir, "empty.onnx"), "");
   writeFileSync(join(dir, "truncated.onnx"), Buffer.from([0x08, 0x07, 0x3a, 0x7f, 0x0a]));
+  writeFileSync(join(dir, "nemo.onnx"), onnxWithMeta({ vocab_size: "3", normalize_type: "" }));
+  writeFileSync(join(dir, "nemo-vocab4.onnx"), onnxWithMeta({ vocab_size: "4", normalize_type: "" }));
+  writeFileSync(join(dir, "nemo-norm.onnx"), onnxWithMeta({ vocab_size: "3", normalize_type: "all_features" }));
+  writeFileSync(join(dir, "tokens-noblank.txt"), "a 0\nb 1\nc 2\n");
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -191,8 +209,8 @@ test("offline configs: whisper, sensevoice, moonshine, nemo-ctc, transducer", ()
     cachedDecoder: "cdec.onnx",
   });
   assert.equal(ms.modelConfig.moonshine?.cachedDecoder, join(dir, "cdec.onnx"));
-  const nc = buildOfflineConfig({ ...base, type: "nemo-ctc", model: "model.onnx" });
-  assert.deepEqual(nc.modelConfig.nemoCtc, { model: join(dir, "model.onnx") });
+  const nc = buildOfflineConfig({ ...base, type: "nemo-ctc", model: "nemo.onnx" });
+  assert.deepEqual(nc.modelConfig.nemoCtc, { model: join(dir, "nemo.onnx") });
   const tr = buildOfflineConfig({
     ...base,
     type: "transducer",
@@ -292,4 +310,36 @@ test("measured: a corrupt .onnx given straight to sherpa aborts the process (why
   assert.notEqual(r.status, 0);
   assert.doesNotMatch(r.stdout, /alive/);
   assert.match(r.stderr, /Protobuf parsing failed|Ort::Exception/);
+});
+
+test("an offline NeMo CTC model that sherpa would abort on is rejected before it gets there", () => {
+  const nemo = (model: string, tokens = "tokens.txt"): OfflineAsrBundle => ({
+    kind: "offline",
+    type: "nemo-ctc",
+    dir,
+    model,
+    tokens,
+  });
+  const rejects = (b: OfflineAsrBundle, re: RegExp) =>
+    assert.throws(
+      () => buildOfflineConfig(b),
+      (e: unknown) => e instanceof EngineLoadError && re.test(e.message),
+    );
+  rejects(nemo("nemo-vocab4.onnx"), /nemo-vocab4\.onnx.*4 output symbols but .*tokens\.txt lists 3/);
+  rejects(nemo("model.onnx"), /model\.onnx.*no vocab_size/);
+  rejects(nemo("nemo-norm.onnx"), /normalize_type "all_features"/);
+  rejects(nemo("nemo.onnx", "tokens-noblank.txt"), /tokens-noblank\.txt.*no blank symbol/);
+  assert.doesNotThrow(() => buildOfflineConfig(nemo("nemo.onnx")));
+});
+
+test("ignoreWords drop the command recognizer's filler token from text, tokens and timestamps", () => {
+  const f = wordFilter(["other"]);
+  assert.deepEqual(f({ text: "other 4 7 other", tokens: [" other", " 4", " 7", " other"], timestamps: [0, 1, 2, 3] }), {
+    text: "4 7",
+    tokens: [" 4", " 7"],
+    timestamps: [1, 2],
+  });
+  assert.deepEqual(f({ text: "another other" }), { text: "another" }, "whole words only");
+  const same = { text: "other" };
+  assert.equal(wordFilter(undefined)(same), same);
 });

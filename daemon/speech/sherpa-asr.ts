@@ -188,7 +188,7 @@ export function buildOfflineConfig(b: OfflineAsrBundle, opts: SherpaAsrOptions =
       };
       break;
     case "nemo-ctc":
-      checkOnnx(p(b.model));
+      checkNemoCtc(p(b.model), p(b.tokens));
       modelConfig = { ...model, nemoCtc: { model: p(b.model) } };
       break;
     case "transducer":
@@ -205,6 +205,29 @@ export function buildOfflineConfig(b: OfflineAsrBundle, opts: SherpaAsrOptions =
       ? { hotwordsScore: opts.hotwordsScore }
       : {}),
   };
+}
+
+/**
+ * What sherpa-onnx 1.13.8 does not survive in an offline NeMo CTC model (measured: each one aborts or exits the
+ * process): a vocab_size that differs from tokens.txt (std::out_of_range on the first result), no vocab_size, a
+ * normalize_type other than "" or "per_feature", no blank symbol in tokens.txt.
+ */
+export function checkNemoCtc(modelPath: string, tokensPath: string): void {
+  const meta = checkOnnx(modelPath).metadata;
+  const tokens = readTokens(tokensPath);
+  const vocab = Number(meta.vocab_size);
+  if (meta.vocab_size === undefined || !Number.isInteger(vocab) || vocab < 1)
+    throw new EngineLoadError(modelPath, "no vocab_size in the ONNX metadata: not a sherpa-onnx NeMo CTC export");
+  if (vocab !== tokens.size)
+    throw new EngineLoadError(
+      modelPath,
+      `the model has ${vocab} output symbols but ${tokensPath} lists ${tokens.size}: model and tokens are not from the same bundle`,
+    );
+  const norm = meta.normalize_type ?? "";
+  if (norm !== "" && norm !== "per_feature")
+    throw new EngineLoadError(modelPath, `normalize_type "${norm}" is not supported (only "" or "per_feature")`);
+  if (!["<blk>", "<eps>", "<blank>"].some((t) => tokens.has(t)))
+    throw new EngineLoadError(tokensPath, "no blank symbol (<blk>, <eps> or <blank>)");
 }
 
 function construct<T>(path: string, make: () => T): T {

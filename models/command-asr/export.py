@@ -66,8 +66,9 @@ def main():
         "sampleRate": 16000,
         "files": files,
         "licence": "Apache-2.0",
-        "source": "trained in-house by models/command-asr/run.sh from synthesized speech (SVOX Pico de-DE/en-US, "
-                  "espeak-ng, festival rab/don/slt); no third-party weights",
+        "source": "trained in-house by models/command-asr/run.sh (seeds: synth 1234, degrade 7, train 20261121) from "
+                  "synthesized speech (SVOX Pico de-DE/en-US, espeak-ng, festival rab/don/slt, flite awb/slt, "
+                  "RHVoice alan/bdl/slt); no third-party weights",
         "engineOptions": {"kind": "offline", "type": "nemo-ctc", "model": "model.onnx", "tokens": "tokens.txt",
                           "ignoreWords": ["other"]},
     }

@@ -102,6 +102,7 @@ def main():
     ap.add_argument("--scale", type=float, default=1.0)
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--split", choices=["train", "eval"], help="synthesize only this split (same utterances)")
     a = ap.parse_args()
     rng = random.Random(a.seed)
     os.makedirs(os.path.join(a.outdir, "wav"), exist_ok=True)
@@ -136,7 +137,8 @@ def main():
                 j["rhvoice_voice"] = rng.choice(RHVOICE_NC) if vid == "rhvoice-nc-en" else vid.split("-", 1)[1]
             elif eng == "pico":
                 j["pico_lang"] = vid.split("-", 1)[1]
-            jobs.append(j)
+            if a.split is None or split == a.split:
+                jobs.append(j)
     done = []
     with Pool(a.jobs) as p:
         for k, j in enumerate(p.imap_unordered(job, jobs, chunksize=8)):
@@ -144,7 +146,7 @@ def main():
             if k % 1000 == 0:
                 print("synth %d/%d" % (k, len(jobs)), flush=True)
     done.sort(key=lambda j: j["id"])
-    for split in ("train", "eval"):
+    for split in ("train", "eval") if a.split is None else (a.split,):
         with open(os.path.join(a.outdir, split + ".jsonl"), "w") as f:
             for j in done:
                 if j["split"] == split:
