@@ -264,7 +264,7 @@ async function main() {
         target: d.sipUdp,
         args: [
           "-sf",
-          speechScenario(b.pcap, 1500, { pt: b.pt, telephoneEvent: true }),
+          speechScenario(b.pcap, b.ms + 1500, { pt: b.pt, telephoneEvent: true }),
           "-s",
           `77${String(k).padStart(4, "0")}`,
           "-m",
@@ -291,6 +291,8 @@ async function main() {
       return;
     }
     if (!cdrEvents(row).some((e) => e.what === "menu: recognizer test")) noTest++;
+    if (process.argv.includes("--verbose"))
+      console.log(`call ${k} (${row.hangup_side} ${row.hangup_cause}):\n  ${cdrEvents(row).map((e) => e.what).join("\n  ")}`);
     const turns = turnsOf(row);
     for (const t of turns) if (t.asrMs !== undefined) asrMs.push(t.asrMs);
     const hyps = match(b.placed, turns);

@@ -42,6 +42,12 @@ interface Common {
    * the command recognizer's "other" (any non-command speech).
    */
   ignoreWords?: string[];
+  /**
+   * Silence put around each offline segment before recognition, ms. A model trained on padded utterances (the
+   * command recognizer: 150-500 ms of silence around every training utterance) drops the first or only word of a
+   * VAD-trimmed segment without it (measured: "ja", "zwei", "nein danke" -> nothing at 0 ms, right at 200 ms).
+   */
+  padMs?: number;
 }
 
 export type StreamingAsrBundle = Common & { kind: "streaming" } & (
@@ -318,9 +324,11 @@ export class SherpaOfflineAsr implements OfflineAsr {
   private readonly recognizer: SherpaOfflineRecognizer;
   private readonly onUnsupported: (what: string) => void;
   private readonly ignore: (r: AsrResult) => AsrResult;
+  private readonly pad: number;
 
   constructor(bundle: OfflineAsrBundle, opts: SherpaAsrOptions = {}) {
     this.ignore = wordFilter(bundle.ignoreWords);
+    this.pad = Math.max(0, Math.round(((bundle.padMs ?? 0) * 16000) / 1000));
     const config = buildOfflineConfig(bundle, opts);
     // Hotwords as words need the modeling unit; without it sherpa expects token sequences we cannot produce.
     this.supportsHotwords =
@@ -337,7 +345,12 @@ export class SherpaOfflineAsr implements OfflineAsr {
       else this.onUnsupported("hotwords on this offline model");
     }
     const stream = hotwords === undefined ? this.recognizer.createStream() : this.recognizer.createStream(hotwords);
-    const samples = segment instanceof Int16Array ? int16ToFloat32(segment) : segment;
+    let samples = segment instanceof Int16Array ? int16ToFloat32(segment) : segment;
+    if (this.pad > 0) {
+      const padded = new Float32Array(samples.length + 2 * this.pad);
+      padded.set(samples, this.pad);
+      samples = padded;
+    }
     stream.acceptWaveform({ samples, sampleRate: 16000 });
     // decodeAsync runs in sherpa's worker pool, so recognition does not block the event loop.
     const res = await this.recognizer.decodeAsync(stream);

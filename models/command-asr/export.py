@@ -37,7 +37,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("pt")
     ap.add_argument("bundle")
-    ap.add_argument("--version", default="0.1.0")
+    ap.add_argument("--version", default="0.2.0")
     a = ap.parse_args()
     os.makedirs(a.bundle, exist_ok=True)
     ck = torch.load(a.pt)
@@ -69,8 +69,9 @@ def main():
         "source": "trained in-house by models/command-asr/run.sh (seeds: synth 1234, degrade 7, train 20261121) from "
                   "synthesized speech (SVOX Pico de-DE/en-US, espeak-ng, festival rab/don/slt, flite awb/slt, "
                   "RHVoice alan/bdl/slt); no third-party weights",
+        # padMs: the model was trained on utterances with silence around them; VAD segments are trimmed tight.
         "engineOptions": {"kind": "offline", "type": "nemo-ctc", "model": "model.onnx", "tokens": "tokens.txt",
-                          "ignoreWords": ["other"]},
+                          "ignoreWords": ["other"], "padMs": 200},
     }
     with open(os.path.join(a.bundle, "manifest.json"), "w", encoding="utf-8") as f:
         json.dump(manifest, f, indent=2, ensure_ascii=False)
