@@ -250,6 +250,7 @@ async function main() {
     silenceMs: 700,
     maxCalls: CONCURRENCY + 2,
     language: LANGUAGE,
+    recognizer: "auto",
   });
   console.log(`daemon: ${engines}`);
   if (!/command-asr/.test(engines)) throw new Error(`no command recognizer loaded: ${engines}`);
@@ -292,7 +293,11 @@ async function main() {
     }
     if (!cdrEvents(row).some((e) => e.what === "menu: recognizer test")) noTest++;
     if (process.argv.includes("--verbose"))
-      console.log(`call ${k} (${row.hangup_side} ${row.hangup_cause}):\n  ${cdrEvents(row).map((e) => e.what).join("\n  ")}`);
+      console.log(
+        `call ${k} (${row.hangup_side} ${row.hangup_cause}):\n  ${cdrEvents(row)
+          .map((e) => e.what)
+          .join("\n  ")}`,
+      );
     const turns = turnsOf(row);
     for (const t of turns) if (t.asrMs !== undefined) asrMs.push(t.asrMs);
     const hyps = match(b.placed, turns);

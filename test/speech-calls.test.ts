@@ -68,7 +68,12 @@ function daemon(language: Lang, speech: Record<string, unknown> = {}): Promise<D
   let d = daemons.get(key);
   if (!d) {
     d = startDaemon({
-      config: { models: { searchPaths: [sharedModelsDir] }, speech: { enabled: true, language, ...speech } },
+      // Without a recognizer: this file is about hearing (turns, barge-in, dead air); test/command-asr.test.ts is
+      // about understanding.
+      config: {
+        models: { searchPaths: [sharedModelsDir] },
+        speech: { enabled: true, language, recognizer: "off", ...speech },
+      },
     });
     daemons.set(key, d);
   }

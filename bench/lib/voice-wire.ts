@@ -666,6 +666,8 @@ export interface SpeechDaemonOptions {
   bargeIn?: boolean;
   /** Default en-US. */
   language?: string;
+  /** Default "off": the latency and concurrency figures are VAD + TTS (recognition adds ~5 ms per turn). */
+  recognizer?: "auto" | "off";
 }
 
 /**
@@ -683,6 +685,7 @@ export async function startSpeechDaemon(o: SpeechDaemonOptions): Promise<{ d: Da
       speech: {
         enabled: true, // test/peers/daemon.ts turns speech off by default
         language: o.language ?? "en-US",
+        recognizer: o.recognizer ?? "off",
         bargeIn: { enabled: o.bargeIn ?? true },
         endpointing: { silenceMs: { default: o.silenceMs } },
         deadAir: { fillerAfterMs: 10_000, idlePromptAfterS: 300, hangupAfterS: 300 },

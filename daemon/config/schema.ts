@@ -168,6 +168,8 @@ export const speechSchema = z
     picoLangDir: z.string().optional(),
     /** Run the GTCRN denoiser on caller audio when its bundle is installed (costs ~0.12 of a core per call). */
     denoise: z.boolean().default(false),
+    /** Speech recognition: the best installed bundle, else the built-in command recognizer ("auto"), or none. */
+    recognizer: z.enum(["auto", "off"]).default("auto"),
     vad: z
       .object({
         /** Speech probability threshold of the turn VAD. */

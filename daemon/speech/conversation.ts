@@ -12,6 +12,7 @@ import type { MediaSession } from "../media/types.ts";
 import { BargeInDetector, type BargeInOptions } from "./barge-in.ts";
 import type { DeadAirMonitor } from "./dead-air.ts";
 import { type EndpointMode, type Turn, TurnEndpointer, type TurnEndpointerOptions } from "./endpointing.ts";
+import { AudioHistory } from "./audio-history.ts";
 import { Lock } from "./lock.ts";
 import { OnsetRefiner } from "./onset-refiner.ts";
 import { concatInt16 } from "../media/pcm.ts";
@@ -19,6 +20,8 @@ import type { PromptCache } from "./prompt-cache.ts";
 import type { Asr, AsrResult, Denoiser, DenoiserStream, StreamingAsrStream, Tts, Vad, VadStream } from "./types.ts";
 
 const RATE = 16000;
+/** Caller audio kept for recognizer context: turns up to ~10 s get their real surroundings. */
+const HISTORY_S = 12;
 
 export interface SpeechChannelOptions {
   media: MediaSession;
@@ -111,6 +114,8 @@ export class SpeechChannel extends EventEmitter<SpeechChannelEvents> {
   private readonly onsets: OnsetRefiner | undefined;
   private readonly denoiser: DenoiserStream | undefined;
   private streamingAsr: StreamingAsrStream | undefined;
+  /** Recent caller audio for a recognizer that wants context around a turn. */
+  private readonly history: AudioHistory | undefined;
   private readonly sayLock = new Lock();
   private samples = 0;
   private playing: Playing | undefined;
@@ -130,6 +135,8 @@ export class SpeechChannel extends EventEmitter<SpeechChannelEvents> {
     this.detector = new BargeInDetector(opts.bargeIn);
     this.endpointer = new TurnEndpointer(opts.endpointing);
     if (opts.asr?.kind === "streaming") this.streamingAsr = opts.asr.createStream();
+    // Command-length turns get their real surroundings; longer ones fall back to the segments (+ silence).
+    if (opts.asr?.kind === "offline" && (opts.asr.contextMs ?? 0) > 0) this.history = new AudioHistory(HISTORY_S);
   }
 
   /** Audio time of the caller stream, ms. */
@@ -220,6 +227,7 @@ export class SpeechChannel extends EventEmitter<SpeechChannelEvents> {
     this.onsets?.push(clean, fastEvents, events);
     const fastSpeaking = (this.fastVad ?? this.turnVad).speaking;
     this.streamingAsr?.accept(clean);
+    this.history?.push(clean);
 
     if (this.detector.push(frame, fastSpeaking)) this.bargeIn(t0);
 
@@ -268,8 +276,11 @@ export class SpeechChannel extends EventEmitter<SpeechChannelEvents> {
       this.emit("turn", { ...turn, pcm, text: r?.text, asr: r });
       return;
     }
+    const ctx = asr.contextMs ?? 0;
+    // The whole turn with its pauses and the line's own audio around it, when still in the history.
+    const around = this.history?.slice(turn.startMs - ctx, turn.endMs + ctx);
     const t0 = performance.now();
-    asr.recognize(pcm).then(
+    asr.recognize(around ?? pcm, { withContext: around !== undefined }).then(
       (r) => this.emit("turn", { ...turn, pcm, text: r.text, asr: r, asrMs: performance.now() - t0 }),
       (e: unknown) => this.emit("turn", { ...turn, pcm, asrError: (e as Error).message }),
     );

@@ -125,3 +125,10 @@ test("the built-in command recognizer is the recognizer when nothing else is ins
     assert.match(e.status.asr, /^command-asr-de-en .*\(command-asr, built-in\)$/, language);
   }
 });
+
+test("speech.recognizer off: no recognizer even with the built-in one present", async () => {
+  const s = setup([], { recognizer: "off" }, [builtinDir]);
+  const e = await loadSpeechEngines(s.cfg, { ...s, builtinVadPath: null });
+  assert.equal(e.asr, undefined);
+  assert.equal(e.status.asr, "off");
+});

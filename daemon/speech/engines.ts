@@ -132,6 +132,10 @@ export async function loadSpeechEngines(cfg: SpeechConfig, o: LoadSpeechOptions)
     });
   }
 
+  if (cfg.recognizer === "off") {
+    log.info({ speech: status, voice: out.voice }, "speech engines");
+    return out;
+  }
   out.asr = await attempt<Asr>("asr", async () => {
     // A general ASR bundle an operator installed first, then the embedded command recognizer. A bundle that fails
     // to load is reported and the next one is tried, so a broken install never costs the box its built-in ears.

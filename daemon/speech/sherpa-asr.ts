@@ -43,9 +43,10 @@ interface Common {
    */
   ignoreWords?: string[];
   /**
-   * Silence put around each offline segment before recognition, ms. A model trained on padded utterances (the
-   * command recognizer: 150-500 ms of silence around every training utterance) drops the first or only word of a
-   * VAD-trimmed segment without it (measured: "ja", "zwei", "nein danke" -> nothing at 0 ms, right at 200 ms).
+   * Audio wanted around each offline segment, ms: the call's own audio when the caller has it (SpeechChannel),
+   * else silence. A model trained on utterances with noise around them (the command recognizer) drops the first
+   * or only word of a VAD-trimmed segment without it (measured: "ja", "zwei", "nein danke" -> nothing at 0 ms,
+   * right with 200 ms of silence).
    */
   padMs?: number;
 }
@@ -323,12 +324,12 @@ export class SherpaOfflineAsr implements OfflineAsr {
   readonly supportsHotwords: boolean;
   private readonly recognizer: SherpaOfflineRecognizer;
   private readonly onUnsupported: (what: string) => void;
+  readonly contextMs: number;
   private readonly ignore: (r: AsrResult) => AsrResult;
-  private readonly pad: number;
 
   constructor(bundle: OfflineAsrBundle, opts: SherpaAsrOptions = {}) {
     this.ignore = wordFilter(bundle.ignoreWords);
-    this.pad = Math.max(0, Math.round(((bundle.padMs ?? 0) * 16000) / 1000));
+    this.contextMs = Math.max(0, bundle.padMs ?? 0);
     const config = buildOfflineConfig(bundle, opts);
     // Hotwords as words need the modeling unit; without it sherpa expects token sequences we cannot produce.
     this.supportsHotwords =
@@ -338,7 +339,10 @@ export class SherpaOfflineAsr implements OfflineAsr {
     this.onUnsupported = opts.onUnsupported ?? (() => {});
   }
 
-  async recognize(segment: Float32Array | Int16Array, opts: AsrStreamOptions = {}): Promise<AsrResult> {
+  async recognize(
+    segment: Float32Array | Int16Array,
+    opts: AsrStreamOptions & { withContext?: boolean } = {},
+  ): Promise<AsrResult> {
     let hotwords: string | undefined;
     if (opts.hotwords?.length) {
       if (this.supportsHotwords) hotwords = formatHotwords(opts.hotwords);
@@ -346,9 +350,10 @@ export class SherpaOfflineAsr implements OfflineAsr {
     }
     const stream = hotwords === undefined ? this.recognizer.createStream() : this.recognizer.createStream(hotwords);
     let samples = segment instanceof Int16Array ? int16ToFloat32(segment) : segment;
-    if (this.pad > 0) {
-      const padded = new Float32Array(samples.length + 2 * this.pad);
-      padded.set(samples, this.pad);
+    const pad = opts.withContext ? 0 : Math.round((this.contextMs * 16000) / 1000);
+    if (pad > 0) {
+      const padded = new Float32Array(samples.length + 2 * pad);
+      padded.set(samples, pad);
       samples = padded;
     }
     stream.acceptWaveform({ samples, sampleRate: 16000 });

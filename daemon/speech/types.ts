@@ -136,8 +136,16 @@ export interface StreamingAsr {
 export interface OfflineAsr {
   readonly kind: "offline";
   readonly supportsHotwords: boolean;
+  /**
+   * Audio the model wants around a segment, ms (each side). Callers that have the real audio around it pass it
+   * and set `withContext`; otherwise the recognizer pads with silence itself.
+   */
+  readonly contextMs?: number;
   /** Recognize one VAD segment (16 kHz). */
-  recognize(segment: Float32Array | Int16Array, opts?: AsrStreamOptions): Promise<AsrResult>;
+  recognize(
+    segment: Float32Array | Int16Array,
+    opts?: AsrStreamOptions & { withContext?: boolean },
+  ): Promise<AsrResult>;
 }
 
 export type Asr = StreamingAsr | OfflineAsr;
