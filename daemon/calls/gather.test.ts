@@ -107,6 +107,11 @@ test("escalation words end any gather; menu words pick options; wrong answers an
   };
   const m = await gather(new ScriptedCaller("de-DE", [speech("ich habe eine Frage zur Rechnung")]), menu);
   assert.equal(m.outcome === "match" && m.value, "billing");
+  const phrase = await gather(new ScriptedCaller("de-DE", [speech("Ich möchte eine Nachricht hinterlassen")]), {
+    ...menu,
+    expect: { kind: "menu", options: [{ id: "voicemail", key: "1", phrases: ["nachricht", "message"] }] },
+  });
+  assert.equal(phrase.outcome === "match" && phrase.value, "voicemail", "free-text words of a general recognizer");
   const h = await gather(new ScriptedCaller("de-DE", [speech("Mitarbeiter")]), menu);
   assert.equal(
     h.outcome === "match" && h.value,
@@ -115,6 +120,10 @@ test("escalation words end any gather; menu words pick options; wrong answers an
   );
   const spokenKey = await gather(new ScriptedCaller("de-DE", [speech("zwei")]), menu);
   assert.equal(spokenKey.outcome === "match" && spokenKey.value, "billing");
+  const doubled = await gather(new ScriptedCaller("de-DE", [speech("2 2")]), menu);
+  assert.equal(doubled.outcome === "match" && doubled.value, "billing", "a lone key the recognizer doubled");
+  const twoKeys = await gather(new ScriptedCaller("de-DE", [speech("1 2")]), { ...menu, attempts: 1 });
+  assert.equal(twoKeys.outcome, "nomatch", "two different keys are no choice");
 
   const io = new ScriptedCaller("de-DE", ["timeout", speech("hallo"), key("7")]);
   assert.deepEqual(await gather(io, menu), { outcome: "nomatch" });

@@ -233,11 +233,15 @@ function speech(spec: GatherSpec, s: Extract<CallerInput, { kind: "speech" }>): 
   const value = (v: string): Heard => ({ kind: "value", value: v, via: "voice", confidence, text: s.text });
   if (e.kind === "menu") {
     // Menu words first: an option may be the escalation itself ("Mitarbeiter" → operator).
+    const said = new Set(s.text.toLowerCase().split(/[^\p{L}\p{N}]+/u));
     const picked = new Set(
       e.options
         .filter(
           (o) =>
-            o.words?.some((w) => cw.words.includes(w)) || (o.key && cw.words.length === 1 && cw.words[0] === o.key),
+            o.words?.some((w) => cw.words.includes(w)) ||
+            o.phrases?.some((p) => said.has(p)) ||
+            // A key said alone; "2 2" too: a recognizer may repeat a lone short word, and "zwei zwei" means 2 here.
+            (o.key !== undefined && cw.words.length > 0 && cw.words.every((w) => w === o.key)),
         )
         .map((o) => o.id),
     );
