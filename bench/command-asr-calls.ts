@@ -23,11 +23,13 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { commandWords } from "../daemon/speech/commands.ts";
 import { readWavMono } from "../test/audio/wav.ts";
-import { type CdrRow, runSipp, stopAll } from "../test/peers/daemon.ts";
-import { argNum } from "./lib/bench.ts";
+import { runSipp, stopAll } from "../test/peers/daemon.ts";
+import { argNum, argStr } from "./lib/bench.ts";
 import {
   benchTempDir,
+  type CdrTurn,
   cdrEvents,
+  cdrTurns,
   dtmfPackets,
   environment,
   g711Payloads,
@@ -37,10 +39,6 @@ import {
   writeRtpPackets,
 } from "./lib/voice-wire.ts";
 
-const argStr = (name: string, def: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? (process.argv[i + 1] as string) : def;
-};
 const WORK = argStr("work", "/work/cmdasr-work");
 const N = argNum("n", 480);
 const PER_CALL = argNum("per-call", 12);
@@ -135,30 +133,8 @@ function buildCall(rows: Row[], pt: 0 | 8, dir: string, k: number): { pcap: stri
 // ---------------------------------------------------------------------------------------------------------------
 // Matching turns to utterances
 
-interface Turn {
-  startMs: number;
-  endMs: number;
-  text: string;
-  asrMs?: number;
-}
-
-function turnsOf(row: CdrRow): Turn[] {
-  const out: Turn[] = [];
-  for (const e of cdrEvents(row)) {
-    const m = /^turn (\d+)-(\d+) ms(?: "([^"]*)")?(?: \(asr ([\d.]+) ms\))?/.exec(e.what);
-    if (m)
-      out.push({
-        startMs: Number(m[1]),
-        endMs: Number(m[2]),
-        text: m[3] ?? "",
-        asrMs: m[4] === undefined ? undefined : Number(m[4]),
-      });
-  }
-  return out;
-}
-
 /** Hypothesis text per utterance: the turns whose start falls in its window, for the offset that explains most. */
-function match(placed: Placed[], turns: Turn[]): string[] {
+function match(placed: Placed[], turns: CdrTurn[]): string[] {
   let best: { hits: number; texts: string[] } = { hits: -1, texts: [] };
   const candidates = turns.flatMap((t) => placed.slice(0, 4).map((p) => t.startMs - p.startMs));
   for (const offset of candidates.length ? candidates : [0]) {
@@ -168,7 +144,7 @@ function match(placed: Placed[], turns: Turn[]): string[] {
       const s = t.startMs - offset;
       const i = placed.findIndex((p) => s >= p.startMs - 400 && s <= p.endMs + 300);
       if (i < 0) continue;
-      texts[i] = `${texts[i]} ${t.text}`.trim();
+      texts[i] = `${texts[i]} ${t.text ?? ""}`.trim();
       hits++;
     }
     if (hits > best.hits) best = { hits, texts };
@@ -228,7 +204,7 @@ function report(title: string, items: { row: Row; hyp: string }[]): string {
   const c = score(items);
   const pct = (k: string) => {
     const v = c[k];
-    return v && v[1] ? `${((100 * v[0]) / v[1]).toFixed(1)} % (${v[0]}/${v[1]})` : "n/a";
+    return v?.[1] ? `${((100 * v[0]) / v[1]).toFixed(1)} % (${v[0]}/${v[1]})` : "n/a";
   };
   const wa = c.wordErr[1] ? `${(100 * (1 - c.wordErr[0] / c.wordErr[1])).toFixed(1)} %` : "n/a";
   return `${title.padEnd(34)} word acc ${wa.padEnd(8)} digits ${pct("digit strings 4-10").padEnd(18)} yes/no ${pct("yes/no").padEnd(18)} escalation ${pct("escalation recall").padEnd(16)} false alarms ${pct("false alarms")}`;
@@ -298,7 +274,7 @@ async function main() {
           .map((e) => e.what)
           .join("\n  ")}`,
       );
-    const turns = turnsOf(row);
+    const turns = cdrTurns(row);
     for (const t of turns) if (t.asrMs !== undefined) asrMs.push(t.asrMs);
     const hyps = match(b.placed, turns);
     for (const [i, p] of b.placed.entries()) items.push({ row: p.row, hyp: hyps[i] ?? "", call: k });

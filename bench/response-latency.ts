@@ -23,7 +23,7 @@
 // Fresh: demo.speechReply with {seconds}: Pico synthesizes each reply, first sentence first.
 // Dead-air filler and idle prompts are pushed out (speech.deadAir) so they are not taken for the reply.
 import { runSipp, stopAll } from "../test/peers/daemon.ts";
-import { argNum } from "./lib/bench.ts";
+import { argNum, argStr } from "./lib/bench.ts";
 import {
   buildCallerPcap,
   type CallerFixture,
@@ -44,11 +44,6 @@ import {
   startSpeechDaemon,
   type WireThresholds,
 } from "./lib/voice-wire.ts";
-
-function argStr(name: string, def: string | undefined): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i < 0 ? def : process.argv[i + 1];
-}
 
 const turnsTotal = argNum("turns", 10);
 const perCall = Math.min(11, argNum("turns-per-call", 5)); // the demo line answers at most 12 turns per call

@@ -12,6 +12,11 @@ export function argNum(name: string, def: number): number {
   return v;
 }
 
+export function argStr<T extends string | undefined>(name: string, def: T): string | T {
+  const i = process.argv.indexOf(`--${name}`);
+  return i < 0 ? def : (process.argv[i + 1] ?? def);
+}
+
 export const argFlag = (name: string): boolean => process.argv.includes(`--${name}`);
 
 export function argList(name: string, def: number[]): number[] {

@@ -475,6 +475,9 @@ export interface CdrTurn {
   t: number;
   startMs: number;
   endMs: number;
+  /** Recognized text and recognition time, when a recognizer ran. */
+  text?: string;
+  asrMs?: number;
 }
 
 export function cdrEvents(row: CdrRow): { t: number; what: string }[] {
@@ -488,8 +491,15 @@ export function cdrEvents(row: CdrRow): { t: number; what: string }[] {
 export function cdrTurns(row: CdrRow): CdrTurn[] {
   const out: CdrTurn[] = [];
   for (const e of cdrEvents(row)) {
-    const m = /^turn (\d+)-(\d+) ms/.exec(e.what);
-    if (m) out.push({ t: e.t, startMs: Number(m[1]), endMs: Number(m[2]) });
+    const m = /^turn (\d+)-(\d+) ms(?: "([^"]*)")?(?: \(asr ([\d.]+) ms\))?/.exec(e.what);
+    if (m)
+      out.push({
+        t: e.t,
+        startMs: Number(m[1]),
+        endMs: Number(m[2]),
+        ...(m[3] !== undefined ? { text: m[3] } : {}),
+        ...(m[4] !== undefined ? { asrMs: Number(m[4]) } : {}),
+      });
   }
   return out;
 }
