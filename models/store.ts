@@ -696,15 +696,17 @@ export class ModelStore {
    */
   /** The best usable bundle for a task (and language/engine), or undefined. */
   async resolve(task: Task, want: { language?: string; engine?: string } = {}): Promise<ResolvedModel | undefined> {
-    return (await this.candidates(task, want))[0];
+    for await (const b of this.candidates(task, want)) return b;
+    return undefined;
   }
 
   /**
    * Every usable bundle for a task, best first: language fit, then installed / search path / built-in, then
    * version. Bundles with missing or wrongly sized files are left out (and logged). A caller whose first choice
-   * fails to load tries the next, so a broken installed bundle does not take away what ships with the box.
+   * fails to load pulls the next, so a broken installed bundle does not take away what ships with the box; files
+   * of bundles nobody pulls are never looked at.
    */
-  async candidates(task: Task, want: { language?: string; engine?: string } = {}): Promise<ResolvedModel[]> {
+  async *candidates(task: Task, want: { language?: string; engine?: string } = {}): AsyncGenerator<ResolvedModel> {
     const score = (langs: string[]): number => {
       if (!want.language) return 1;
       const l = want.language.toLowerCase();
@@ -727,7 +729,6 @@ export class ModelStore {
           SOURCE_RANK[x.b.source] - SOURCE_RANK[y.b.source] ||
           compareVersions(y.b.manifest.version, x.b.manifest.version),
       );
-    const out: ResolvedModel[] = [];
     for (const { b } of candidates) {
       const bad: string[] = [];
       for (const f of b.manifest.files) {
@@ -742,15 +743,14 @@ export class ModelStore {
         continue;
       }
       const listed = new Set(b.manifest.files.map((f) => f.path));
-      out.push({
+      yield {
         ...b,
         path: (file: string) => {
           if (!listed.has(file))
             throw new ModelError(`${b.manifest.name}: "${file}" is not in the manifest`, "not-found");
           return join(b.dir, file);
         },
-      });
+      };
     }
-    return out;
   }
 }

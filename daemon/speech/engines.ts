@@ -54,7 +54,7 @@ export async function loadSpeechEngines(cfg: SpeechConfig, o: LoadSpeechOptions)
   const status: SpeechEngines["status"] = { vad: "off", denoiser: "off", tts: "off", asr: "off" };
   const out: SpeechEngines = { status };
   if (!cfg.enabled) return out;
-  const attempt = async <T>(stage: keyof SpeechEngines["status"], load: () => Promise<[T, string] | undefined>) => {
+  const attempt: Attempt = async (stage, load) => {
     try {
       const r = await load();
       status[stage] = r ? r[1] : "not installed";
@@ -132,16 +132,25 @@ export async function loadSpeechEngines(cfg: SpeechConfig, o: LoadSpeechOptions)
     });
   }
 
-  if (cfg.recognizer === "off") {
-    log.info({ speech: status, voice: out.voice }, "speech engines");
-    return out;
-  }
-  out.asr = await attempt<Asr>("asr", async () => {
+  if (cfg.recognizer !== "off") out.asr = await loadRecognizer(attempt, o, language, log);
+  if (status.asr === "not installed") status.asr = `no recognizer for ${language}: callers use the keypad`;
+
+  log.info({ speech: status, voice: out.voice }, "speech engines");
+  return out;
+}
+
+type Attempt = <T>(
+  stage: keyof SpeechEngines["status"],
+  load: () => Promise<[T, string] | undefined>,
+) => Promise<T | undefined>;
+
+function loadRecognizer(attempt: Attempt, o: LoadSpeechOptions, language: string, log: Log): Promise<Asr | undefined> {
+  return attempt<Asr>("asr", async () => {
     // A general ASR bundle an operator installed first, then the embedded command recognizer. A bundle that fails
     // to load is reported and the next one is tried, so a broken install never costs the box its built-in ears.
     const failed: string[] = [];
     for (const task of ["asr", "command-asr"] as const) {
-      for (const b of await o.store.candidates(task, { language })) {
+      for await (const b of o.store.candidates(task, { language })) {
         try {
           const bundle = { ...engineOptions(b), dir: b.dir } as AsrBundle;
           if (bundle.kind !== "streaming" && bundle.kind !== "offline")
@@ -158,10 +167,6 @@ export async function loadSpeechEngines(cfg: SpeechConfig, o: LoadSpeechOptions)
     if (failed.length) throw new Error(failed.join("; "));
     return undefined;
   });
-  if (status.asr === "not installed") status.asr = `no recognizer for ${language}: callers use the keypad`;
-
-  log.info({ speech: status, voice: out.voice }, "speech engines");
-  return out;
 }
 
 /** The file an engine option names, or the bundle's only file with that extension. */
