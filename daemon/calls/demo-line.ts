@@ -23,6 +23,9 @@ const MAX_TEST_TURNS = 200;
 
 export type DemoDeps = CallDeps & { voicemailDir: string; speech?: SpeechEngines };
 
+/** A demo sentence as a prompt: text for the voice, the WAV file where one was recorded. */
+type PromptOf = (what: DemoText) => Prompt;
+
 const MENU: MenuOption[] = [
   { id: "1", key: "1", phrases: ["nachricht", "message", "voicemail"] },
   { id: "0", key: "0", words: ["agent"] },
@@ -42,7 +45,7 @@ export async function runDemoLine(call: CallSession, deps: DemoDeps): Promise<vo
         areYouThere: demoText(language, "areYouThere"),
       })
     : keypadIo(call, language);
-  const prompt = (what: DemoText): Prompt => ({
+  const prompt: PromptOf = (what) => ({
     text: demoText(language, what),
     ...(what in promptTexts ? { file: promptFile(what as keyof typeof promptTexts) } : {}),
   });
@@ -73,7 +76,7 @@ async function chooseFromMenu(
   call: CallSession,
   deps: DemoDeps,
   io: CallerIo,
-  prompt: (what: DemoText) => Prompt,
+  prompt: PromptOf,
 ): Promise<string | undefined> {
   const cfg = deps.config;
   // In voice mode silence is handled by the dead-air monitor (filler, "are you still there?", goodbye).
@@ -123,7 +126,7 @@ async function chooseFromMenu(
 }
 
 /** Menu 2: the box repeats the command words it understood, so installers can try the recognizer on their line. */
-async function recognizerTest(call: CallSession, io: CallerIo, prompt: (what: DemoText) => Prompt): Promise<void> {
+async function recognizerTest(call: CallSession, io: CallerIo, prompt: PromptOf): Promise<void> {
   call.event("menu: recognizer test");
   if (!io.understands) {
     await io.say(prompt("noRecognizer"), { interruptible: false });
@@ -175,8 +178,6 @@ export async function warmDemoPrompts(speech: SpeechEngines, config: Config, log
     log.warn({ err: (e as Error).message }, "prompts not synthesized at start: calls synthesize them when needed");
   }
 }
-
-type PromptOf = (what: DemoText) => Prompt;
 
 async function leaveMessage(call: CallSession, deps: DemoDeps, io: CallerIo, prompt: PromptOf): Promise<void> {
   const demo = deps.config.demo;
