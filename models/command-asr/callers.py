@@ -16,14 +16,8 @@ from multiprocessing import Pool
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from degrade import BP, LP_4K, pink, read_wav, rms  # noqa: E402
-
-_POOL = []
-
-
-def _init(files):
-    global _POOL
-    _POOL = [read_wav(p) for p in files]
+import degrade  # noqa: E402
+from degrade import BP, LP_4K, mix, noise, read_wav  # noqa: E402
 
 
 def job(args):
@@ -35,15 +29,7 @@ def job(args):
     x = np.concatenate([np.zeros(pre, np.float32), x, np.zeros(post, np.float32)]) * (10 ** (rng.uniform(-12, 0) / 20))
     if snr is not None:
         kind = ["white", "pink", "babble"][k % 3]
-        if kind == "white":
-            nz = rng.standard_normal(len(x)).astype(np.float32)
-        elif kind == "pink":
-            nz = pink(len(x), rng)
-        else:
-            nz = np.zeros(len(x), np.float32)
-            for _ in range(4):
-                nz += np.roll(np.resize(_POOL[rng.integers(len(_POOL))], len(x)), rng.integers(len(x)))
-        x = x + nz * (rms(x[pre:len(x) - post]) / rms(nz) / (10 ** (snr / 20)))
+        x = mix(x, noise(kind, len(x), rng, degrade._POOL, lambda: 4, weighted=False), snr, pre, post)
     y8 = np.convolve(np.convolve(x, LP_4K, mode="same")[::2], BP, mode="same")
     p = os.path.join(outdir, j["id"] + ".wav")
     with wave.open(p, "wb") as w:
@@ -65,7 +51,7 @@ def main():
     babble = [json.loads(l)["wav"] for l in open(train)][:200] if os.path.exists(train) else [ev[0]["wav"]]
     outdir = os.path.join(a.datadir, "callers")
     os.makedirs(outdir, exist_ok=True)
-    with Pool(2, initializer=_init, initargs=(babble,)) as p:
+    with Pool(2, initializer=degrade._init, initargs=(babble,)) as p:
         rows = p.map(job, [(j, outdir, a.seed + k) for k, j in enumerate(ev)], chunksize=16)
     with open(os.path.join(a.datadir, "callers.jsonl"), "w") as f:
         for r in rows:

@@ -107,6 +107,26 @@ def rms(x):
     return float(np.sqrt(np.mean(x ** 2) + 1e-12))
 
 
+def noise(kind, n, rng, pool, voices, weighted=True):
+    """n samples of white, pink or babble noise (`voices()` other utterances of `pool`, each at a random gain when
+    weighted)."""
+    if kind == "white":
+        return rng.standard_normal(n).astype(np.float32)
+    if kind == "pink":
+        return pink(n, rng)
+    nz = np.zeros(n, np.float32)
+    for _ in range(voices()):
+        o = np.resize(pool[rng.integers(len(pool))], n)
+        nz += np.roll(o, rng.integers(n)) * (rng.uniform(0.5, 1) if weighted else 1.0)
+    return nz
+
+
+def mix(x, nz, snr, pre, post):
+    """x plus noise at `snr` dB below the speech between the pre/post padding."""
+    sp = rms(x[pre:len(x) - post]) if len(x) > pre + post else rms(x)
+    return x + nz * (sp / rms(nz) / (10 ** (snr / 20)))
+
+
 def degrade(x, rng, pool, snr=None, codec=None, wideband=False, loss=None, clip=None, up=None):
     """x: 16 kHz float. Returns 16 kHz float after the telephone chain."""
     pre, post = int(rng.uniform(0.05, 0.35) * 16000), int(rng.uniform(0.05, 0.35) * 16000)
@@ -116,18 +136,8 @@ def degrade(x, rng, pool, snr=None, codec=None, wideband=False, loss=None, clip=
         snr = rng.choice([None, 30, 20, 15, 10, 5])
     if snr is not None:
         kind = rng.choice(["white", "pink", "babble"])
-        if kind == "white":
-            nz = rng.standard_normal(len(x)).astype(np.float32)
-        elif kind == "pink":
-            nz = pink(len(x), rng)
-        else:
-            nz = np.zeros(len(x), np.float32)
-            for _ in range(rng.integers(3, 6)):
-                o = pool[rng.integers(len(pool))]
-                o = np.resize(o, len(x))
-                nz += np.roll(o, rng.integers(len(x))) * rng.uniform(0.5, 1)
-        sp = rms(x[pre:len(x) - post]) if len(x) > pre + post else rms(x)
-        x = x + nz * (sp / rms(nz) / (10 ** (snr / 20)))
+        # The number of babble voices is drawn only for babble (keeps the seeded streams of the shipped model).
+        x = mix(x, noise(kind, len(x), rng, pool, lambda: rng.integers(3, 6)), snr, pre, post)
     if wideband:
         y = x
     else:
