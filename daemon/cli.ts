@@ -8,6 +8,9 @@ const usage = `usage:
   switchboard start --config FILE [--data DIR]   run the daemon
   switchboard check-config FILE                  validate a config file (exit 1 and list every problem)
   switchboard models list|install PATH|verify [NAME]|remove NAME [--config FILE] [--data DIR]
+  switchboard simulate --config FILE --script FILE [--json]
+                                                 run one call from a script without audio; exit 1 when an
+                                                 expectation fails
   switchboard version                            print the version`;
 
 export function version(): string {
@@ -28,6 +31,8 @@ export async function main(argv: string[]): Promise<number> {
       return start(rest);
     case "models":
       return models(rest);
+    case "simulate":
+      return simulateCommand(rest);
     default:
       console.error(
         command && command !== "help" && command !== "--help" ? `unknown command "${command}"\n${usage}` : usage,
@@ -51,6 +56,48 @@ function checkConfig(args: string[]): number {
     console.error(e.message);
     return 1;
   }
+}
+
+async function simulateCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: { config: { type: "string" }, script: { type: "string", multiple: true }, json: { type: "boolean" } },
+  });
+  if (!values.config || !values.script?.length) {
+    console.error(usage);
+    return 2;
+  }
+  const { loadScript, simulate } = await import("./flow/simulator.ts");
+  let failed = 0;
+  try {
+    const config = loadConfig(values.config);
+    if (!config.routing) throw new Error(`${values.config}: no routing (time windows and agents) to simulate`);
+    for (const file of values.script) {
+      const r = await simulate(config, loadScript(file));
+      const outcome = {
+        script: file,
+        window: r.ctx.window?.id,
+        agents: r.ctx.agents,
+        intent: r.ctx.intent,
+        slots: r.ctx.vars,
+        actions: r.ctx.actions,
+        transferred: r.ctx.transferred,
+        escalation: r.ctx.escalation,
+        consent: r.ctx.consent?.recording,
+        outcome: r.ctx.outcome,
+        failures: r.failures,
+      };
+      if (!values.json) console.log(`# ${file}\n${r.transcript}\n`);
+      console.log(JSON.stringify(outcome, null, values.json ? undefined : 2));
+      for (const f of r.failures) console.error(`${file}: ${f}`);
+      if (r.failures.length) failed++;
+    }
+  } catch (e) {
+    if (e instanceof ConfigError) console.error(e.message);
+    else console.error(`switchboard simulate: ${(e as Error).message}`);
+    return 1;
+  }
+  return failed ? 1 : 0;
 }
 
 /** Model commands take the data dir and search paths from --config (when given) and --data. */

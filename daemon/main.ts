@@ -1,10 +1,16 @@
-// Composition root: open the store, start media and SIP, route every offered call to the demo line, expose
+// Composition root: open the store, start media and SIP, route every offered call to the flow engine (or the demo
+// line when no routing is configured), expose
 // metrics, and tear all of it down in order on shutdown. No call logic lives here.
 import type { Server } from "node:http";
 import { join, resolve } from "node:path";
 import { CallRegistry } from "./calls/call-registry.ts";
 import { CallRejected, CallSession } from "./calls/call-session.ts";
 import { type DemoDeps, runDemoLine, warmDemoPrompts } from "./calls/demo-line.ts";
+import { agentsFor, type FlowLineDeps, runFlowLine } from "./calls/flow-line.ts";
+import { CallOutcomes } from "./store/call-outcomes.ts";
+import { Outbox } from "./store/outbox.ts";
+import { bindActions } from "./flow/actions/registry.ts";
+
 import type { Config } from "./config/schema.ts";
 import { MediaEngine } from "./media/engine.ts";
 import type { Log } from "./ops/log.ts";
@@ -60,14 +66,29 @@ export async function startDaemon(config: Config, opts: { dataDir: string; log: 
     dial: (o) => sip.invite(o),
   };
 
+  // Actions of every config version go through one durable outbox: at-least-once, retried, never lost on restart.
+  const outbox = new Outbox(db, { log: log.child({ part: "outbox" }) });
+  const runAction = bindActions(outbox, config.actions);
+  outbox.start();
+  const flowDeps: FlowLineDeps | undefined = config.routing
+    ? {
+        ...deps,
+        recordAfterConsent: true,
+        outcomes: new CallOutcomes(db),
+        agents: () => agentsFor(config),
+        action: runAction,
+      }
+    : undefined;
+  if (flowDeps) agentsFor(config); // train the intents now, not during the first call
+
   sip.on("call", (leg: InboundCall) => {
     registry.offered++;
     const refused = registry.admission();
     if (refused) return CallSession.refuse(leg, deps, refused.status, refused.reason);
-    CallSession.answer(leg, deps).then(
+    CallSession.answer(leg, flowDeps ?? deps).then(
       (call) => {
         registry.add(call);
-        runDemoLine(call, deps)
+        (flowDeps ? runFlowLine(call, flowDeps) : runDemoLine(call, deps))
           .catch((e: Error) => call.log.error({ err: e.message, stack: e.stack }, "call app failed"))
           .finally(() => void call.hangup("box", "app finished"));
       },
@@ -95,6 +116,7 @@ export async function startDaemon(config: Config, opts: { dataDir: string; log: 
   } catch (e) {
     // e.g. a port is taken: undo what was started so the process can exit with a clear message
     clearInterval(retentionTimer);
+    await outbox.stop();
     await sip.stop().catch(() => undefined);
     await media.stop();
     closeDb(db);
@@ -112,6 +134,7 @@ export async function startDaemon(config: Config, opts: { dataDir: string; log: 
       await registry.drain(5000);
       await sip.stop();
       await media.stop();
+      await outbox.stop();
       await new Promise<void>((r) => (metrics ? metrics.server.close(() => r()) : r()));
       closeDb(db);
       log.info("stopped");

@@ -17,7 +17,7 @@ else
 fi
 
 # Debian package -> the command tests look for.
-packages=(sip-tester baresip kamailio sox espeak-ng socat tshark ffmpeg)
+packages=(sip-tester baresip kamailio sox espeak-ng socat tshark ffmpeg python3-aiosmtpd)
 missing=()
 # One dpkg-query for all; a removed package whose config files remain reports "config-files", not "installed".
 declare -A state=()

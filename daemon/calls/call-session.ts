@@ -29,6 +29,8 @@ export interface CallDeps {
   cdr: CallRecords;
   log: Log;
   recordingsDir: string;
+  /** Calls are recorded only once the app asks (after the caller's consent). */
+  recordAfterConsent?: boolean;
   dial(opts: { target: string; trunkId?: string; sdp: string; ringTimeoutMs?: number }): OutboundCall;
 }
 
@@ -47,6 +49,7 @@ export class CallSession {
   private hangupBy: { side: HangupSide; cause: string } | undefined;
   private resolveEnded!: () => void;
   private maxDurationTimer: NodeJS.Timeout | undefined;
+  private recording = false;
 
   private constructor(
     readonly id: string,
@@ -71,6 +74,16 @@ export class CallSession {
 
   get signal(): AbortSignal {
     return this.leg.signal;
+  }
+
+  /** The dialled number (inbound) as it arrived in the Request-URI. */
+  get did(): string {
+    return this.leg.info.did;
+  }
+
+  /** The caller's number (user part of From) when it has one. */
+  get from(): string | undefined {
+    return this.leg.info.fromUser;
   }
 
   get direction(): "inbound" | "outbound" {
@@ -190,13 +203,19 @@ export class CallSession {
     const limit = this.deps.config.limits.maxCallDurationS * 1000;
     this.maxDurationTimer = setTimeout(() => void this.hangup("system", "max call duration"), limit);
     this.maxDurationTimer.unref();
-    if (this.deps.config.recording.calls && this.direction === "inbound") {
-      const day = new Date().toISOString().slice(0, 10);
-      const path = join(this.deps.recordingsDir, day, `${this.id}.wav`);
-      mkdirSync(dirname(path), { recursive: true });
-      this.media.startRecording(path);
-      this.deps.cdr.recording(this.id, path);
-    }
+    // Flows record only after the caller's consent (they call startRecording); the demo line records from the start.
+    if (!this.deps.recordAfterConsent) this.startRecording();
+  }
+
+  /** Record the call (stereo WAV) from now on, when recording is on; once per call. */
+  startRecording(): void {
+    if (!this.deps.config.recording.calls || this.direction !== "inbound" || this.recording) return;
+    const day = new Date().toISOString().slice(0, 10);
+    const path = join(this.deps.recordingsDir, day, `${this.id}.wav`);
+    mkdirSync(dirname(path), { recursive: true });
+    this.media.startRecording(path);
+    this.deps.cdr.recording(this.id, path);
+    this.recording = true;
   }
 
   private onDigit(digit: string, source: DtmfSource): void {

@@ -1,6 +1,11 @@
 // The one configuration schema. Everything an installer or admin can set lives here, validated in one pass so
 // `switchboard check-config` can list every problem with its YAML path. Defaults make a bare file runnable.
 import { z } from "zod";
+import { actionSchema } from "../flow/actions/registry.ts";
+import { agentSchema, checkAgent } from "../flow/agents.ts";
+import { checkFlow } from "../flow/nodes.ts";
+import { routingSchema } from "../flow/routing.ts";
+import { checkWindows } from "../flow/time-windows.ts";
 
 const port = z.number().int().min(1).max(65535);
 const portOrZero = z.number().int().min(0).max(65535); // 0 = pick a free port (tests)
@@ -239,7 +244,7 @@ export const storeSchema = z
   })
   .strict();
 
-export const configSchema = z
+const configBase = z
   .object({
     name: z.string().default("switchboard"),
     dataDir: z.string().default("./data"),
@@ -256,6 +261,12 @@ export const configSchema = z
     store: storeSchema.default(storeSchema.parse({})),
     models: modelsSchema.default(modelsSchema.parse({})),
     speech: speechSchema.default(speechSchema.parse({})),
+    /** Entry routing: numbers and time windows that pick the first agent. Without it calls get the demo line. */
+    routing: routingSchema.optional(),
+    /** AI agents: configured instances of templates (daemon/flow/agents.ts). */
+    agents: z.array(agentSchema).default([]),
+    /** Actions flows can run (webhooks, mail, tickets, appointments); all go through the durable outbox. */
+    actions: z.array(actionSchema).default([]),
     limits: z
       .object({
         maxCalls: z.number().int().min(1).max(2000).default(200),
@@ -264,37 +275,77 @@ export const configSchema = z
       .strict()
       .default({ maxCalls: 200, maxCallDurationS: 14400 }),
   })
-  .strict()
-  .superRefine((c, ctx) => {
-    const seen = new Set<string>();
-    c.trunks.forEach((t, i) => {
-      if (seen.has(t.id))
-        ctx.addIssue({ code: "custom", message: `duplicate trunk id "${t.id}"`, path: ["trunks", i, "id"] });
-      seen.add(t.id);
-      if (t.register && !t.password) {
-        ctx.addIssue({
-          code: "custom",
-          message: "a registering trunk needs a password",
-          path: ["trunks", i, "password"],
-        });
-      }
-    });
-    if (c.demo.operatorTrunk && !c.trunks.some((t) => t.id === c.demo.operatorTrunk)) {
+  .strict();
+
+export const configSchema = configBase.superRefine((c, ctx) => {
+  const seen = new Set<string>();
+  c.trunks.forEach((t, i) => {
+    if (seen.has(t.id))
+      ctx.addIssue({ code: "custom", message: `duplicate trunk id "${t.id}"`, path: ["trunks", i, "id"] });
+    seen.add(t.id);
+    if (t.register && !t.password) {
       ctx.addIssue({
         code: "custom",
-        message: `no trunk with id "${c.demo.operatorTrunk}"`,
-        path: ["demo", "operatorTrunk"],
+        message: "a registering trunk needs a password",
+        path: ["trunks", i, "password"],
       });
     }
-    const listens = new Set<string>();
-    c.sip.listen.forEach((l, i) => {
-      const k = `${l.transport}:${l.address}:${l.port}`;
-      if (l.port !== 0 && listens.has(k))
-        ctx.addIssue({ code: "custom", message: `duplicate listener ${k}`, path: ["sip", "listen", i] });
-      listens.add(k);
-    });
   });
+  if (c.demo.operatorTrunk && !c.trunks.some((t) => t.id === c.demo.operatorTrunk)) {
+    ctx.addIssue({
+      code: "custom",
+      message: `no trunk with id "${c.demo.operatorTrunk}"`,
+      path: ["demo", "operatorTrunk"],
+    });
+  }
+  checkFlows(c, ctx);
+  const listens = new Set<string>();
+  c.sip.listen.forEach((l, i) => {
+    const k = `${l.transport}:${l.address}:${l.port}`;
+    if (l.port !== 0 && listens.has(k))
+      ctx.addIssue({ code: "custom", message: `duplicate listener ${k}`, path: ["sip", "listen", i] });
+    listens.add(k);
+  });
+});
 
 export type Config = z.infer<typeof configSchema>;
 export type SipConfig = Config["sip"];
 export type MediaConfig = Config["media"];
+
+/** Cross-references between routing, agents, flows and actions, each reported at its YAML path. */
+function checkFlows(c: z.infer<typeof configBase>, ctx: z.RefinementCtx): void {
+  const agentIds = new Set<string>();
+  c.agents.forEach((a, i) => {
+    if (agentIds.has(a.id))
+      ctx.addIssue({ code: "custom", message: `duplicate agent id "${a.id}"`, path: ["agents", i, "id"] });
+    agentIds.add(a.id);
+  });
+  const actionIds = new Set<string>();
+  c.actions.forEach((a, i) => {
+    if (actionIds.has(a.id))
+      ctx.addIssue({ code: "custom", message: `duplicate action id "${a.id}"`, path: ["actions", i, "id"] });
+    actionIds.add(a.id);
+  });
+  c.agents.forEach((a, i) => {
+    for (const p of checkAgent(a, agentIds, actionIds))
+      ctx.addIssue({ code: "custom", message: p.message, path: ["agents", i, ...p.path] });
+    if (a.flow) {
+      const intents = new Set([...a.intents.map((x) => x.id), ...a.knowledge.map((_, k) => `faq-${k}`)]);
+      for (const p of checkFlow(a.flow, intents))
+        ctx.addIssue({ code: "custom", message: p.message, path: ["agents", i, "flow", ...p.path] });
+    }
+  });
+  if (c.routing) {
+    for (const p of checkWindows(c.routing.windows, agentIds))
+      ctx.addIssue({ code: "custom", message: p.message, path: ["routing", "windows", ...p.path] });
+    c.routing.numbers.forEach((n, k) => {
+      for (const p of checkWindows(n.windows, agentIds))
+        ctx.addIssue({ code: "custom", message: p.message, path: ["routing", "numbers", k, "windows", ...p.path] });
+    });
+  } else if (c.agents.length > 0)
+    ctx.addIssue({
+      code: "custom",
+      message: "agents need routing (time windows that pick the first agent)",
+      path: ["routing"],
+    });
+}

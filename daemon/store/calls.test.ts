@@ -3,6 +3,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
+import { migrate } from "./migrations.ts";
 import { CallRecords } from "./calls.ts";
 import { closeDb, openDb } from "./db.ts";
 
@@ -22,10 +23,10 @@ test("the store opens in WAL mode with synchronous=FULL and a migrated schema", 
   const db = openDb(join(dir, "s.db"));
   assert.equal(db.pragma("journal_mode", { simple: true }), "wal");
   assert.equal(db.pragma("synchronous", { simple: true }), 2);
-  assert.equal(db.pragma("user_version", { simple: true }), 1);
+  assert.equal(db.pragma("user_version", { simple: true }), migrate(db));
   closeDb(db);
   const again = openDb(join(dir, "s.db")); // re-opening runs no migration twice
-  assert.equal(again.pragma("user_version", { simple: true }), 1);
+  assert.equal(again.pragma("user_version", { simple: true }), migrate(again));
   closeDb(again);
 });
 

@@ -30,6 +30,68 @@ const migrations: readonly string[] = [
    );
    CREATE INDEX calls_started ON calls(started_at);
    CREATE INDEX calls_from_number ON calls(from_number);`,
+  // 2: the action outbox (side effects a caller triggers, delivered at least once) and the tickets and appointments
+  // kept on the box. call_id has no foreign key: retention deletes old calls, their outbox history stays.
+  `CREATE TABLE outbox (
+     id INTEGER PRIMARY KEY,
+     kind TEXT NOT NULL,
+     payload TEXT NOT NULL,
+     idempotency_key TEXT NOT NULL UNIQUE,
+     call_id TEXT,
+     state TEXT NOT NULL CHECK (state IN ('pending', 'delivering', 'delivered', 'dead')),
+     attempts INTEGER NOT NULL DEFAULT 0,
+     max_attempts INTEGER NOT NULL,
+     last_error TEXT,
+     next_attempt_at INTEGER NOT NULL,
+     created_at INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL,
+     delivered_at INTEGER
+   );
+   CREATE INDEX outbox_due ON outbox(state, next_attempt_at);
+   CREATE INDEX outbox_call ON outbox(call_id);
+   CREATE TABLE tickets (
+     id TEXT PRIMARY KEY,
+     call_id TEXT,
+     created_at INTEGER NOT NULL,
+     fields TEXT NOT NULL,
+     state TEXT NOT NULL CHECK (state IN ('open', 'closed'))
+   );
+   CREATE INDEX tickets_created ON tickets(created_at);
+   CREATE TABLE appointments (
+     id TEXT PRIMARY KEY,
+     call_id TEXT,
+     created_at INTEGER NOT NULL,
+     resource TEXT NOT NULL,
+     starts_at INTEGER NOT NULL,
+     ends_at INTEGER NOT NULL CHECK (ends_at > starts_at),
+     fields TEXT NOT NULL,
+     state TEXT NOT NULL CHECK (state IN ('booked', 'cancelled'))
+   );
+   CREATE INDEX appointments_slot ON appointments(resource, starts_at);`,
+  // 3: what the flow made of each call (post-call pipeline): agent path, concern, captured data, consent, summary
+  `CREATE TABLE call_outcomes (
+     call_id TEXT PRIMARY KEY REFERENCES calls(id) ON DELETE CASCADE,
+     window_id TEXT,
+     window_reason TEXT,
+     agents TEXT NOT NULL,
+     last_agent TEXT NOT NULL,
+     intent TEXT,
+     slots TEXT NOT NULL,
+     escalation TEXT,
+     consent_recording INTEGER,
+     consent_via TEXT,
+     consent_at_ms INTEGER,
+     outcome TEXT NOT NULL,
+     transferred_to TEXT,
+     actions TEXT NOT NULL,
+     transcript TEXT NOT NULL,
+     summary TEXT NOT NULL,
+     tags TEXT NOT NULL,
+     lead_grade TEXT,
+     status TEXT NOT NULL DEFAULT 'new' CHECK (status IN ('new', 'in_progress', 'done')),
+     created_at INTEGER NOT NULL
+   );
+   CREATE INDEX call_outcomes_status ON call_outcomes(status, created_at);`,
 ];
 
 export function migrate(db: Database.Database): number {
