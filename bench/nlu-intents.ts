@@ -297,6 +297,7 @@ async function turnDecision(): Promise<void> {
       voicemail: async () => ({ durationMs: 0 }),
       record() {},
       recordingEnabled: false,
+      timeZone: "Europe/Berlin",
     };
     return new flow.FlowRun(io, services, ctx, agent).run();
   };

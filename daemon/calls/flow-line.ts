@@ -61,6 +61,7 @@ export async function runFlowLine(call: CallSession, deps: FlowLineDeps): Promis
   ctx.window = { id: entry.window, reason: entry.reason };
   const services: FlowServices = {
     now: () => new Date(),
+    timeZone: config.routing?.timeZone ?? "Europe/Berlin",
     agent: (id) => agents.get(id),
     action: deps.action ?? (async () => "failed"),
     connect: (to, whisper, o) => connect(call, deps, to, whisper, o.timeoutS),

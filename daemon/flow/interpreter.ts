@@ -26,6 +26,8 @@ export type ConnectResult = "connected" | "noanswer" | "failed";
 /** What a flow can make the box do beyond talking: the real daemon and the simulator implement it differently. */
 export interface FlowServices {
   now(): Date;
+  /** The routing's time zone: dates and times the caller says are read in it. */
+  readonly timeZone: string;
   agent(id: string): CompiledAgent | undefined;
   /** Queue the action in the outbox and wait up to waitMs for its first delivery. */
   action(
@@ -401,7 +403,7 @@ export class FlowRun {
       const r = extractSlot(turn.text, spec, {
         language: this.ctx.language,
         now: this.services.now(),
-        timeZone: "Europe/Berlin",
+        timeZone: this.services.timeZone,
       });
       if (!r.ok) {
         this.event(`capture ${n.slot}: rejected (${r.reason}: ${r.detail})`);

@@ -124,6 +124,7 @@ export async function simulate(config: Config, script: SimScript): Promise<SimRe
   };
   const services: FlowServices = {
     now,
+    timeZone: config.routing?.timeZone ?? "Europe/Berlin",
     agent: (id) => agents.get(id),
     async action(id) {
       return script.actions[id] ?? "delivered";
