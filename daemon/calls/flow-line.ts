@@ -10,6 +10,7 @@ import { compileAgents, entryAgent } from "../flow/routing.ts";
 import { canSpeak, type SpeechEngines } from "../speech/engines.ts";
 import type { CallOutcomes } from "../store/call-outcomes.ts";
 import { bridgeCalls, type CallDeps, CallSession } from "./call-session.ts";
+import { demoText } from "./demo-texts.ts";
 import { callOutcome } from "./post-call.ts";
 import { type CallerIo, keypadIo, voiceIo } from "./caller-io.ts";
 
@@ -132,9 +133,6 @@ async function connect(
   void bridgeCalls(call, human);
   return "connected";
 }
-
 function deadAirTexts(language: string): { filler: string; areYouThere: string } {
-  return language.startsWith("de")
-    ? { filler: "Einen Moment.", areYouThere: "Sind Sie noch da?" }
-    : { filler: "One moment.", areYouThere: "Are you still there?" };
+  return { filler: demoText(language, "filler"), areYouThere: demoText(language, "areYouThere") };
 }

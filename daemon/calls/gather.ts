@@ -209,20 +209,33 @@ async function keys(io: CallerIo, spec: GatherSpec, digit: string): Promise<Hear
     const o = e.options.find((x) => x.key === digit);
     return o ? value(o.id) : { kind: "nomatch" };
   }
-  // Digit string: keys until the finish key, the maximum length or a pause; speech meanwhile is not an answer.
-  const finish = e.finishKey ?? "#";
-  let buf = digit === finish ? "" : digit;
-  while (digit !== finish && buf.length < (e.max ?? 20)) {
-    const n = await io.next(spec.interDigitMs ?? 3000);
-    if (n === undefined) return { kind: "hangup" };
+  const buf = await readKeys(io, digit, { finishKey: e.finishKey, max: e.max, interDigitMs: spec.interDigitMs });
+  if (buf === "hangup" || buf === "idle") return { kind: buf };
+  if (!/^\d+$/.test(buf) || buf.length < (e.min ?? 1)) return { kind: "nomatch" };
+  return value(buf);
+}
+
+/**
+ * A typed string after its first key: keys until the finish key (not included), the maximum length or a pause;
+ * speech meanwhile is not part of it.
+ */
+export async function readKeys(
+  io: CallerIo,
+  first: string,
+  o: { finishKey?: string; max?: number; interDigitMs?: number } = {},
+): Promise<string | "hangup" | "idle"> {
+  const finish = o.finishKey ?? "#";
+  let buf = first === finish ? "" : first;
+  while (first !== finish && buf.length < (o.max ?? 20)) {
+    const n = await io.next(o.interDigitMs ?? 3000);
+    if (n === undefined) return "hangup";
     if (n === "timeout") break;
-    if (n.kind === "idle") return { kind: "idle" };
+    if (n.kind === "idle") return "idle";
     if (n.kind !== "digit") continue;
     if (n.digit === finish) break;
     buf += n.digit;
   }
-  if (!/^\d+$/.test(buf) || buf.length < (e.min ?? 1)) return { kind: "nomatch" };
-  return value(buf);
+  return buf;
 }
 
 function speech(spec: GatherSpec, s: Extract<CallerInput, { kind: "speech" }>): Heard {

@@ -4,7 +4,16 @@
 import { z } from "zod";
 import { intentBandsSchema } from "../nlu/intents.ts";
 import { slotSpecSchema } from "../nlu/slots.ts";
-import { type Flow, type FlowNode, flowSchema, sayText, slug, transferTargetSchema, varName } from "./nodes.ts";
+import {
+  type Flow,
+  type FlowNode,
+  flowSchema,
+  type TransferTarget,
+  sayText,
+  slug,
+  transferTargetSchema,
+  varName,
+} from "./nodes.ts";
 
 export const agentLanguage = z.enum(["de-DE", "en-US", "en-GB", "zh-CN"]);
 
@@ -69,13 +78,13 @@ export function checkAgent(
   actionIds: ReadonlySet<string>,
 ): { path: (string | number)[]; message: string }[] {
   const out: { path: (string | number)[]; message: string }[] = [];
-  const target = (path: (string | number)[], t: { agent?: string } | undefined) => {
-    if (t?.agent !== undefined && !agentIds.has(t.agent)) out.push({ path, message: `no agent "${t.agent}"` });
+  const target = (path: (string | number)[], t: TransferTarget | undefined) => {
+    if (t && "agent" in t && !agentIds.has(t.agent)) out.push({ path, message: `no agent "${t.agent}"` });
   };
-  target(["escalation", "to"], a.escalation.to as { agent?: string } | undefined);
-  target(["target"], a.target as { agent?: string } | undefined);
+  target(["escalation", "to"], a.escalation.to);
+  target(["target"], a.target);
   a.routes.forEach((r, i) => {
-    target(["routes", i, "to"], r.to as { agent?: string });
+    target(["routes", i, "to"], r.to);
     if (!a.intents.some((x) => x.id === r.intent))
       out.push({ path: ["routes", i, "intent"], message: `the agent has no intent "${r.intent}"` });
   });
@@ -89,7 +98,7 @@ export function checkAgent(
       out.push({ path: ["knowledge"], message: "an FAQ agent needs knowledge entries" });
   }
   (a.flow ?? []).forEach((n, i) => {
-    if (n.type === "transfer") target(["flow", i, "to"], n.to as { agent?: string });
+    if (n.type === "transfer") target(["flow", i, "to"], n.to);
     if (n.type === "action" && !actionIds.has(n.action))
       out.push({ path: ["flow", i, "action"], message: `no action "${n.action}"` });
   });

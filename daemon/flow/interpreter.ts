@@ -3,8 +3,8 @@
 // Around every flow it does what no flow may forget: the AI disclosure first, recording only after consent, and
 // escalation to a human on any trigger (keyword, repeated misses, anger, a question asked twice), with the captured
 // context handed over and voicemail or a callback when nobody answers.
-import type { CallerInput, CallerIo } from "../calls/caller-io.ts";
-import { gather } from "../calls/gather.ts";
+import type { CallerIo } from "../calls/caller-io.ts";
+import { gather, gatherTexts, readKeys } from "../calls/gather.ts";
 import { commandWords } from "../speech/commands.ts";
 import type { IntentModel } from "../nlu/intents.ts";
 import { sentimentOf } from "../nlu/sentiment.ts";
@@ -112,8 +112,12 @@ export class FlowRun {
     const tx = agentTexts(this.ctx.language);
     await this.io.say({ text: a.disclosure ?? tx.disclosure }, { interruptible: false });
     this.event(`disclosure said (agent ${a.id})`);
-    if (this.services.recordingEnabled && a.recording === "consent") await this.askConsent();
-    else this.ctx.consent = { recording: false, via: "none", atMs: this.elapsed() };
+    if (this.services.recordingEnabled && a.recording === "consent") {
+      if (!(await this.askConsent())) {
+        this.ctx.outcome = "abandoned";
+        return this.ctx;
+      }
+    } else this.ctx.consent = { recording: false, via: "none", atMs: this.elapsed() };
     let hops = 0;
     let agentId: string | undefined = a.id;
     while (agentId && hops++ < MAX_AGENT_HOPS) {
@@ -133,7 +137,8 @@ export class FlowRun {
     return this.ctx;
   }
 
-  private async askConsent(): Promise<void> {
+  /** False when the caller hung up (or went silent for good) instead of answering. */
+  private async askConsent(): Promise<boolean> {
     const r = await gather(this.io, {
       prompt: { text: this.t.consent },
       expect: { kind: "yesno" },
@@ -146,6 +151,7 @@ export class FlowRun {
       `recording consent: ${yes ? "yes" : "no"}${r.outcome === "match" ? ` via ${r.via}` : ` (${r.outcome})`}`,
     );
     if (yes) this.services.record();
+    return r.outcome !== "hangup" && r.outcome !== "idle";
   }
 
   /** Runs the current agent's flow; returns the next agent when the flow hands the call on. */
@@ -321,7 +327,10 @@ export class FlowRun {
     const first = await this.io.next(noInputMs);
     if (first === undefined || (first !== "timeout" && first.kind === "idle")) return "hangup";
     if (first === "timeout") return "timeout";
-    if (first.kind === "digit") return { text: await keys(this.io, first), via: "dtmf" };
+    if (first.kind === "digit") {
+      const typed = await readKeys(this.io, first.digit, { max: 40 });
+      return typed === "hangup" || typed === "idle" ? "hangup" : { text: typed, via: "dtmf" };
+    }
     if (first.text === undefined) return "unheard";
     const text = first.text.trim();
     const esc = this.agent.config.escalation;
@@ -397,7 +406,7 @@ export class FlowRun {
       if (turn === "hangup") return { end: "abandoned" };
       if (turn === "timeout" || turn === "unheard") {
         this.miss(turn === "timeout" ? "noinput" : "unheard");
-        prompt = `${gatherAgain(this.ctx.language)} ${render(n.prompt, this.ctx)}`;
+        prompt = `${gatherTexts(this.ctx.language).noInput} ${render(n.prompt, this.ctx)}`;
         continue;
       }
       const r = extractSlot(turn.text, spec, {
@@ -418,7 +427,7 @@ export class FlowRun {
         const c = await gather(
           this.io,
           {
-            prompt: { text: confirmText(this.ctx.language, r.display) },
+            prompt: { text: gatherTexts(this.ctx.language).confirm.replace("{x}", r.display) },
             expect: { kind: "yesno" },
             attempts: 2,
             confirm: "never",
@@ -554,17 +563,6 @@ class Handover extends Error {
   }
 }
 
-async function keys(io: CallerIo, first: Extract<CallerInput, { kind: "digit" }>): Promise<string> {
-  let buf = first.digit === "#" ? "" : first.digit;
-  if (first.digit === "#") return buf;
-  for (let k = 0; k < 40; k++) {
-    const n = await io.next(3000);
-    if (n === undefined || n === "timeout" || n.kind !== "digit" || n.digit === "#") break;
-    buf += n.digit;
-  }
-  return buf;
-}
-
 function condition(n: Extract<FlowNode, { type: "condition" }>, ctx: CallContext): boolean {
   const v = n.var === "intent" ? ctx.intent : ctx.vars[n.var];
   switch (n.op) {
@@ -585,18 +583,8 @@ function condition(n: Extract<FlowNode, { type: "condition" }>, ctx: CallContext
   }
 }
 
-function gatherAgain(language: string): string {
-  return language.startsWith("de") ? "Ich habe nichts gehört." : "I did not hear anything.";
-}
-
 function defaultRetry(language: string): string {
   return language.startsWith("de") ? "Das hat nicht gepasst." : "That did not work.";
-}
-
-function confirmText(language: string, display: string): string {
-  return language.startsWith("de")
-    ? `Ich habe ${display} verstanden, richtig?`
-    : `I understood ${display}, is that right?`;
 }
 
 /** Every prompt and every caller input lands in the call's transcript (masked), whoever asked. */

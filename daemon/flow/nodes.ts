@@ -3,10 +3,9 @@
 // Targets are node ids; `checkFlow` proves every target exists, so a flow that loads cannot jump into nowhere.
 import { z } from "zod";
 import { slotSpecSchema } from "../nlu/slots.ts";
+import { slug } from "./ids.ts";
 
-export const slug = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9_-]*$/i, "letters, digits, - and _ (starting with a letter or digit)");
+export { slug };
 /** A variable name: slots and `set` share one namespace per call. */
 export const varName = z.string().regex(/^[a-z_][a-z0-9_]*$/i, "a variable name (letters, digits, _)");
 /** Text the box says; `{name}` inserts a variable (`{caller}`, `{agent}`, `{intent}` and captured slots). */

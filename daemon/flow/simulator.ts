@@ -141,12 +141,6 @@ export async function simulate(config: Config, script: SimScript): Promise<SimRe
     recordingEnabled: config.recording.calls,
   };
   await new FlowRun(io, services, ctx, agent).run();
-  if (
-    over &&
-    ctx.outcome === "completed" &&
-    !ctx.transcript.some((t) => t.speaker === "agent" && /\b(Wiederhören|Goodbye)\b/.test(t.text))
-  )
-    ctx.outcome = "abandoned";
   return { ctx, failures: check(script, ctx), transcript: formatTranscript(ctx.transcript) };
 }
 

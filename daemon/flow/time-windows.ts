@@ -6,10 +6,8 @@
 // exceptions of that day decide, not those of the day it runs into. An exception names dates outright, so on its
 // dates it overrides both the weekly ranges and the holiday rule.
 import { z } from "zod";
+import { slug } from "./ids.ts";
 import { type HolidayRegion, holidayOn, holidayRegions } from "./holidays.ts";
-
-// The same id rule as nodes.ts's slug, kept here so routing does not pull in the whole flow graph.
-const slug = z.string().regex(/^[a-z0-9][a-z0-9_-]*$/i, "letters, digits, - and _ (starting with a letter or digit)");
 
 const weekdays = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"] as const;
 export type Weekday = (typeof weekdays)[number];

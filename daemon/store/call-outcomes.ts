@@ -43,41 +43,45 @@ interface Row {
 }
 
 export class CallOutcomes {
-  constructor(private readonly db: Db) {}
+  private readonly saveStmt;
+  private readonly getStmt;
 
-  save(o: Omit<CallOutcome, "status">): void {
-    this.db
-      .prepare(
-        `INSERT OR REPLACE INTO call_outcomes (call_id, window_id, window_reason, agents, last_agent, intent, slots,
+  constructor(db: Db) {
+    this.saveStmt = db.prepare(
+      `INSERT OR REPLACE INTO call_outcomes (call_id, window_id, window_reason, agents, last_agent, intent, slots,
            escalation, consent_recording, consent_via, consent_at_ms, outcome, transferred_to, actions, transcript,
            summary, tags, lead_grade, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        o.callId,
-        o.window?.id ?? null,
-        o.window?.reason ?? null,
-        JSON.stringify(o.agents),
-        o.agents[o.agents.length - 1] ?? "",
-        o.intent ?? null,
-        JSON.stringify(o.slots),
-        o.escalation ?? null,
-        o.consent ? (o.consent.recording ? 1 : 0) : null,
-        o.consent?.via ?? null,
-        o.consent?.atMs ?? null,
-        o.outcome,
-        o.transferredTo ?? null,
-        JSON.stringify(o.actions),
-        JSON.stringify(o.transcript),
-        o.summary,
-        JSON.stringify(o.tags),
-        o.leadGrade ?? null,
-        o.createdAt,
-      );
+    );
+    this.getStmt = db.prepare("SELECT * FROM call_outcomes WHERE call_id = ?");
+  }
+
+  save(o: Omit<CallOutcome, "status">): void {
+    this.saveStmt.run(
+      o.callId,
+      o.window?.id ?? null,
+      o.window?.reason ?? null,
+      JSON.stringify(o.agents),
+      o.agents[o.agents.length - 1] ?? "",
+      o.intent ?? null,
+      JSON.stringify(o.slots),
+      o.escalation ?? null,
+      o.consent ? (o.consent.recording ? 1 : 0) : null,
+      o.consent?.via ?? null,
+      o.consent?.atMs ?? null,
+      o.outcome,
+      o.transferredTo ?? null,
+      JSON.stringify(o.actions),
+      JSON.stringify(o.transcript),
+      o.summary,
+      JSON.stringify(o.tags),
+      o.leadGrade ?? null,
+      o.createdAt,
+    );
   }
 
   get(callId: string): CallOutcome | undefined {
-    const r = this.db.prepare("SELECT * FROM call_outcomes WHERE call_id = ?").get(callId) as Row | undefined;
+    const r = this.getStmt.get(callId) as Row | undefined;
     if (!r) return undefined;
     return {
       callId: r.call_id,

@@ -1,13 +1,14 @@
 // The actions a config defines, bound to the outbox: a flow names an action by id, the outbox item carries only that
 // id and the data (never a URL secret or password), and the handlers look the settings up when they deliver.
 import { z } from "zod";
+import { slug } from "../ids.ts";
 import type { DeliveryOutcome, Outbox } from "../../store/outbox.ts";
 import { mailActionSchema, mailHandler, mailItem, mailKind } from "./mail.ts";
 import { webhookActionSchema, webhookHandler, webhookItem, webhookKind } from "./webhook.ts";
 
 export const actionSchema = z
   .object({
-    id: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/i, "letters, digits, - and _"),
+    id: slug,
     /** POST the captured data as JSON, signed with HMAC-SHA256 when a secret is set. */
     webhook: webhookActionSchema.optional(),
     /** Send the captured data as an e-mail over SMTP. */
