@@ -20,6 +20,8 @@ export interface CallContext {
   transcript: TranscriptEntry[];
   /** Lines for the call record: what the flow decided and why. */
   events: string[];
+  /** Nodes run, as "agent/type/id" (id = "#index" when the node has none): the simulator's coverage evidence. */
+  nodes: string[];
   escalation?: string;
   consent?: { recording: boolean; via: "dtmf" | "voice" | "none"; atMs: number };
   actions: { action: string; state: "delivered" | "failed" | "pending"; key: string }[];
@@ -49,6 +51,7 @@ export function newContext(init: {
     displays: {},
     transcript: [],
     events: [],
+    nodes: [],
     actions: [],
     misses: 0,
     startedAt: init.now,

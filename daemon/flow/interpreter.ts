@@ -161,6 +161,7 @@ export class FlowRun {
     let i = 0;
     for (let steps = 0; steps < MAX_STEPS && i < flow.length; steps++) {
       const node = flow[i] as FlowNode;
+      this.ctx.nodes.push(`${this.agent.config.id}/${node.type}/${node.id ?? `#${i}`}`);
       let step: Step;
       try {
         step = await this.exec(node);
