@@ -279,6 +279,7 @@ async function turnDecision(): Promise<void> {
       },
       settleBargeIn: async () => false,
       setEndpointMode() {},
+      hold() {},
       close() {},
     };
     const ctx = context.newContext({
@@ -294,6 +295,7 @@ async function turnDecision(): Promise<void> {
       agent: (id: string) => (id === agent.config.id ? agent : undefined),
       action: async () => "delivered" as const,
       connect: async () => "noanswer" as const,
+      queue: () => undefined,
       voicemail: async () => ({ durationMs: 0 }),
       record() {},
       recordingEnabled: false,

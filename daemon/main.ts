@@ -7,6 +7,7 @@ import { CallRegistry } from "./calls/call-registry.ts";
 import { CallRejected, CallSession } from "./calls/call-session.ts";
 import { type DemoDeps, runDemoLine, warmDemoPrompts } from "./calls/demo-line.ts";
 import { agentsFor, type FlowLineDeps, runFlowLine } from "./calls/flow-line.ts";
+import { QueueDesk } from "./calls/queue-desk.ts";
 import { CallOutcomes } from "./store/call-outcomes.ts";
 import { Outbox } from "./store/outbox.ts";
 import { bindActions } from "./flow/actions/registry.ts";
@@ -70,6 +71,8 @@ export async function startDaemon(config: Config, opts: { dataDir: string; log: 
   const outbox = new Outbox(db, { log: log.child({ part: "outbox" }) });
   const runAction = bindActions(outbox, config.actions);
   outbox.start();
+  const queues = new QueueDesk(() => deps, log.child({ part: "queues" }));
+  queues.configure(config.queues);
   const flowDeps: FlowLineDeps | undefined = config.routing
     ? {
         ...deps,
@@ -77,6 +80,7 @@ export async function startDaemon(config: Config, opts: { dataDir: string; log: 
         outcomes: new CallOutcomes(db),
         agents: () => agentsFor(config),
         action: runAction,
+        queues,
       }
     : undefined;
   if (flowDeps) agentsFor(config); // train the intents now, not during the first call
@@ -131,6 +135,7 @@ export async function startDaemon(config: Config, opts: { dataDir: string; log: 
       log.info({ activeCalls: registry.size }, "shutting down");
       clearInterval(retentionTimer);
       sip.setAccepting(false);
+      queues.close();
       await registry.drain(5000);
       await sip.stop();
       await media.stop();

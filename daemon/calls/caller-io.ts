@@ -37,8 +37,10 @@ export interface CallerIo {
   readonly understands: boolean;
   /** Resolves when the prompt has ended (played out, cut off by the caller, or failed: failures are logged). */
   say(prompt: Prompt, opts?: SayOptions): Promise<void>;
-  /** The next input; "timeout" after timeoutMs; undefined once the call has ended. */
-  next(timeoutMs: number): Promise<CallerInput | "timeout" | undefined>;
+  /** The next input; "timeout" after timeoutMs or when `signal` aborts; undefined once the call has ended. */
+  next(timeoutMs: number, signal?: AbortSignal): Promise<CallerInput | "timeout" | undefined>;
+  /** On hold (a queue): music until `false`; dead air does not count meanwhile. Say nothing while music plays. */
+  hold(music: { file?: string } | false): void;
   /** Inputs already waiting (typed or spoken ahead). */
   readonly pending: number;
   /**
@@ -62,15 +64,16 @@ export function keypadIo(call: CallSession, language: string): CallerIo {
       const r = await call.play({ file: p.file }, { interruptOnDigit: o?.interruptible !== false });
       if (r.outcome === "failed") call.log.warn({ err: r.error, file: p.file }, "prompt failed");
     },
-    async next(timeoutMs) {
+    async next(timeoutMs, signal) {
       if (call.signal.aborted) return undefined;
-      const digit = await call.digits.next(timeoutMs, call.signal);
+      const digit = await call.digits.next(timeoutMs, signal ? AbortSignal.any([call.signal, signal]) : call.signal);
       if (digit !== undefined) return { kind: "digit", digit };
       return call.signal.aborted ? undefined : "timeout";
     },
     get pending() {
       return call.digits.pending;
     },
+    hold: holdMusic(call),
     settleBargeIn: async () => false,
     setEndpointMode() {},
     close() {},
@@ -146,6 +149,7 @@ export function voiceIo(
   deadAir.on("areYouThere", () => void say(deadAirTexts.areYouThere));
   deadAir.on("hangup", () => push({ kind: "idle" }));
 
+  const onHold = holdMusic(call);
   channel.start();
   deadAir.start();
   let closed = false;
@@ -154,24 +158,37 @@ export function voiceIo(
     speaks: true,
     understands: speech.asr !== undefined,
     say: (p, o) => say(p.text, o),
-    async next(timeoutMs) {
+    async next(timeoutMs, signal) {
       const deadline = Date.now() + timeoutMs;
-      while (!call.signal.aborted) {
-        const i = inputs.shift();
-        if (i) return i;
-        // A caller in the middle of a turn is not timed out: the turn arrives when they stop talking.
-        const left = deadline - Date.now();
-        if (left <= 0 && !channel.endpointer.inTurn) return "timeout";
-        await new Promise<void>((r) => {
-          wake = r;
-          setTimeout(r, Math.max(50, Math.min(left, 500)));
-        });
-        wake = undefined;
+      const stop = () => wake?.();
+      signal?.addEventListener("abort", stop, { once: true });
+      try {
+        while (!call.signal.aborted) {
+          const i = inputs.shift();
+          if (i) return i;
+          if (signal?.aborted) return "timeout";
+          // A caller in the middle of a turn is not timed out: the turn arrives when they stop talking.
+          const left = deadline - Date.now();
+          if (left <= 0 && !channel.endpointer.inTurn) return "timeout";
+          await new Promise<void>((r) => {
+            wake = r;
+            setTimeout(r, Math.max(50, Math.min(left, 500)));
+          });
+          wake = undefined;
+        }
+        return undefined;
+      } finally {
+        signal?.removeEventListener("abort", stop);
       }
-      return undefined;
     },
     get pending() {
       return inputs.length;
+    },
+    hold(music) {
+      // Music is the box making sound: no filler or "are you there?" while the caller holds.
+      if (music) deadAir.boxStartedSpeaking({ filler: true });
+      onHold(music);
+      if (!music) deadAir.boxStoppedSpeaking();
     },
     async settleBargeIn() {
       if (!bargedIn) return false;
@@ -190,5 +207,32 @@ export function voiceIo(
       deadAir.stop();
       channel.stop();
     },
+  };
+}
+
+/** Hold music on a call: a WAV looped, or a soft two-tone pattern, until switched off or the call ends. */
+function holdMusic(call: CallSession): CallerIo["hold"] {
+  let playing: AbortController | undefined;
+  return (music) => {
+    playing?.abort();
+    playing = undefined;
+    if (!music) return;
+    const ac = new AbortController();
+    playing = ac;
+    const signal = AbortSignal.any([ac.signal, call.signal]);
+    void (async () => {
+      for (let loop = 0; loop < 10_000 && !signal.aborted; loop++) {
+        const r = await call.media.play(
+          music.file
+            ? { file: music.file }
+            : { tone: { frequencies: [440, 554], durationMs: 60_000, onMs: 300, offMs: 1700 } },
+          { signal },
+        );
+        if (r.outcome === "failed") {
+          call.log.warn({ err: r.error, file: music.file }, "hold music failed: silence instead");
+          return;
+        }
+      }
+    })();
   };
 }

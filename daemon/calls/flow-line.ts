@@ -4,15 +4,22 @@
 import { join } from "node:path";
 import type { Config } from "../config/schema.ts";
 import { newContext } from "../flow/call-context.ts";
-import { type CompiledAgent, type ConnectResult, FlowRun, type FlowServices } from "../flow/interpreter.ts";
-import type { TransferTarget } from "../flow/nodes.ts";
+import {
+  type CompiledAgent,
+  type ConnectResult,
+  FlowRun,
+  type FlowServices,
+  type QueueWait,
+} from "../flow/interpreter.ts";
 import { compileAgents, entryAgent } from "../flow/routing.ts";
 import { canSpeak, type SpeechEngines } from "../speech/engines.ts";
 import type { CallOutcomes } from "../store/call-outcomes.ts";
-import { bridgeCalls, type CallDeps, CallSession } from "./call-session.ts";
+import { bridgeCalls, type CallDeps, type CallSession } from "./call-session.ts";
 import { demoText } from "./demo-texts.ts";
 import { callOutcome } from "./post-call.ts";
 import { type CallerIo, keypadIo, voiceIo } from "./caller-io.ts";
+import type { QueueDesk } from "./queue-desk.ts";
+import { type HumanTarget, ringHuman } from "./ring-human.ts";
 
 export interface FlowLineDeps extends CallDeps {
   voicemailDir: string;
@@ -22,6 +29,7 @@ export interface FlowLineDeps extends CallDeps {
   outcomes: CallOutcomes;
   /** Queue an action in the outbox and wait for its first delivery; absent = actions are not configured. */
   action?: FlowServices["action"];
+  queues: QueueDesk;
 }
 
 /** Compiled agents per config object: one training of the intents per config version, shared by its calls. */
@@ -65,7 +73,9 @@ export async function runFlowLine(call: CallSession, deps: FlowLineDeps): Promis
     timeZone: config.routing?.timeZone ?? "Europe/Berlin",
     agent: (id) => agents.get(id),
     action: deps.action ?? (async () => "failed"),
-    connect: (to, whisper, o) => connect(call, deps, to, whisper, o.timeoutS),
+    connect: (to, whisper, o) =>
+      connect(call, deps, to, whisper, { timeoutS: o.timeoutS, language, beforeBridge: o.beforeBridge }),
+    queue: (id, whisper, beforeBridge) => queueWait(call, deps, id, whisper, beforeBridge),
     async voicemail(maxS) {
       await call.play({ tone: { frequencies: [1000], durationMs: 400 } });
       const m = await call.recordMessage(join(deps.voicemailDir, `${call.id}.wav`), {
@@ -89,50 +99,75 @@ export async function runFlowLine(call: CallSession, deps: FlowLineDeps): Promis
   if (ctx.outcome !== "transferred") await call.hangup("box", `flow ${ctx.outcome ?? "ended"}`);
 }
 
-/** Ring the human, tell them who calls and why (the whisper) before the caller is connected, then bridge. */
+/** Ring the human (who hears the whisper first), tell the caller (customer whisper), then bridge. */
 async function connect(
   call: CallSession,
   deps: FlowLineDeps,
-  to: Exclude<TransferTarget, { agent: string }>,
+  to: HumanTarget,
   whisper: string,
-  timeoutS: number,
+  o: { timeoutS: number; language: string; beforeBridge: () => Promise<void> },
 ): Promise<ConnectResult> {
-  const target = "sip" in to ? to.sip : "number" in to ? to.number : undefined;
-  if (!target) return "failed"; // queues arrive with the queue work; until then a queue target counts as unanswered
   const ringback = new AbortController();
   call.signal.addEventListener("abort", () => ringback.abort(), { once: true });
   void call.media.play(
-    { tone: { frequencies: [425], durationMs: timeoutS * 1000, onMs: 1000, offMs: 4000 } },
+    { tone: { frequencies: [425], durationMs: o.timeoutS * 1000, onMs: 1000, offMs: 4000 } },
     { signal: ringback.signal },
   );
-  let human: CallSession;
-  try {
-    human = await CallSession.dial(target, deps, {
-      trunkId: "number" in to ? to.trunk : undefined,
-      linkedTo: call.id,
-      ringTimeoutMs: timeoutS * 1000,
-      signal: call.signal,
-    });
-  } catch (e) {
-    call.event(`transfer target ${target} did not answer: ${(e as Error).message}`);
-    return "noanswer";
-  } finally {
-    ringback.abort();
-  }
+  const human = await ringHuman(to, deps, {
+    whisper,
+    timeoutS: o.timeoutS,
+    signal: call.signal,
+    linkedTo: call.id,
+    language: o.language,
+  }).finally(() => ringback.abort());
+  if (!human) return call.signal.aborted ? "failed" : "noanswer";
+  return bridgeAfter(call, human, o.beforeBridge);
+}
+
+async function bridgeAfter(
+  call: CallSession,
+  human: CallSession,
+  beforeBridge: () => Promise<void>,
+): Promise<ConnectResult> {
+  await beforeBridge();
   if (call.signal.aborted) {
-    await human.hangup("caller", "caller hung up while ringing");
+    await human.hangup("caller", "caller hung up before the bridge");
     return "failed";
-  }
-  if (canSpeak(deps.speech)) {
-    const hio = voiceIo(human, deps.speech, deps.config.speech, deadAirTexts(deps.config.speech.language));
-    await hio.say({ text: whisper }, { interruptible: false, fresh: true });
-    hio.close();
-    human.event(`whisper played: ${whisper}`);
   }
   call.event(`bridged to ${human.id}`);
   void bridgeCalls(call, human);
   return "connected";
 }
+
+/** The caller's place in a queue of the desk; the bridge waits for the customer whisper. */
+function queueWait(
+  call: CallSession,
+  deps: FlowLineDeps,
+  id: string,
+  whisper: string,
+  beforeBridge: () => Promise<void>,
+): QueueWait | undefined {
+  const ticket = deps.queues.join(id, call.from ?? "", whisper);
+  const config = deps.queues.config(id);
+  if (!ticket || !config) return undefined;
+  const left = () => ticket.leave();
+  call.signal.addEventListener("abort", left, { once: true });
+  const done = ticket.done.then(async (o) => {
+    call.signal.removeEventListener("abort", left);
+    if (o.kind !== "connected") return o.kind;
+    const human = o.answered.leg;
+    if ((await bridgeAfter(call, human, beforeBridge)) === "connected") return "connected" as const;
+    return "left" as const;
+  });
+  return {
+    config,
+    position: () => ticket.position(),
+    done,
+    leave: () => ticket.leave(),
+    callback: (number) => ticket.callback(number),
+  };
+}
+
 function deadAirTexts(language: string): { filler: string; areYouThere: string } {
   return { filler: demoText(language, "filler"), areYouThere: demoText(language, "areYouThere") };
 }

@@ -27,6 +27,7 @@ class ScriptedCaller implements CallerIo {
   async next() {
     return this.queue.shift();
   }
+  hold() {}
   get pending() {
     return 0;
   }

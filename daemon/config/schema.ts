@@ -4,6 +4,7 @@ import { z } from "zod";
 import { actionSchema } from "../flow/actions/registry.ts";
 import { agentSchema, checkAgent } from "../flow/agents.ts";
 import { checkFlow } from "../flow/nodes.ts";
+import { queueSchema } from "../flow/queues.ts";
 import { routingSchema } from "../flow/routing.ts";
 import { checkWindows } from "../flow/time-windows.ts";
 
@@ -265,6 +266,8 @@ const configBase = z
     routing: routingSchema.optional(),
     /** AI agents: configured instances of templates (daemon/flow/agents.ts). */
     agents: z.array(agentSchema).default([]),
+    /** Customer queues: humans who take calls in turn, with hold music, positions and call backs. */
+    queues: z.array(queueSchema).default([]),
     /** Actions flows can run (webhooks, mail, tickets, appointments); all go through the durable outbox. */
     actions: z.array(actionSchema).default([]),
     limits: z
@@ -326,8 +329,14 @@ function checkFlows(c: z.infer<typeof configBase>, ctx: z.RefinementCtx): void {
       ctx.addIssue({ code: "custom", message: `duplicate action id "${a.id}"`, path: ["actions", i, "id"] });
     actionIds.add(a.id);
   });
+  const queueIds = new Set<string>();
+  c.queues.forEach((q, i) => {
+    if (queueIds.has(q.id))
+      ctx.addIssue({ code: "custom", message: `duplicate queue id "${q.id}"`, path: ["queues", i, "id"] });
+    queueIds.add(q.id);
+  });
   c.agents.forEach((a, i) => {
-    for (const p of checkAgent(a, agentIds, actionIds))
+    for (const p of checkAgent(a, { agents: agentIds, actions: actionIds, queues: queueIds }))
       ctx.addIssue({ code: "custom", message: p.message, path: ["agents", i, ...p.path] });
     if (a.flow) {
       const intents = new Set([...a.intents.map((x) => x.id), ...a.knowledge.map((_, k) => `faq-${k}`)]);

@@ -74,12 +74,13 @@ export type AgentConfig = z.infer<typeof agentSchema>;
 /** Agent problems the schema cannot see alone (they need the other agents or the actions). */
 export function checkAgent(
   a: AgentConfig,
-  agentIds: ReadonlySet<string>,
-  actionIds: ReadonlySet<string>,
+  ids: { agents: ReadonlySet<string>; actions: ReadonlySet<string>; queues: ReadonlySet<string> },
 ): { path: (string | number)[]; message: string }[] {
+  const { agents: agentIds, actions: actionIds } = ids;
   const out: { path: (string | number)[]; message: string }[] = [];
   const target = (path: (string | number)[], t: TransferTarget | undefined) => {
     if (t && "agent" in t && !agentIds.has(t.agent)) out.push({ path, message: `no agent "${t.agent}"` });
+    if (t && "queue" in t && !ids.queues.has(t.queue)) out.push({ path, message: `no queue "${t.queue}"` });
   };
   target(["escalation", "to"], a.escalation.to);
   target(["target"], a.target);
@@ -159,7 +160,6 @@ export function agentFlow(a: AgentConfig, language: string): Flow {
         mode: "attended",
         text: t.connecting,
         timeoutS: 25,
-        onNoAnswer: "message",
       }
     : { type: "offer", id: "escalate" };
   const tail: Flow = [
@@ -179,7 +179,6 @@ export function agentFlow(a: AgentConfig, language: string): Flow {
             mode: "attended",
             text: t.connecting,
             timeoutS: 25,
-            onNoAnswer: "message",
           }),
         ),
         ...tail,
@@ -248,7 +247,6 @@ export function agentFlow(a: AgentConfig, language: string): Flow {
           mode: "attended",
           text: t.connecting,
           timeoutS: a.timeoutS,
-          onNoAnswer: "message",
         },
         ...tail.slice(1),
       ];

@@ -13,6 +13,7 @@ import { maskSensitive } from "../nlu/mask.ts";
 import { type AgentConfig, agentTexts } from "./agents.ts";
 import { type CallContext, render, whisperText } from "./call-context.ts";
 import type { Flow, FlowNode, TransferTarget } from "./nodes.ts";
+import { type QueueConfig, positionText, queueTexts } from "./queues.ts";
 
 export interface CompiledAgent {
   config: AgentConfig;
@@ -22,6 +23,18 @@ export interface CompiledAgent {
 }
 
 export type ConnectResult = "connected" | "noanswer" | "failed";
+
+/** A caller's place in a customer queue (the real queue, or the simulator's). */
+export interface QueueWait {
+  readonly config: QueueConfig;
+  /** 1 = next. */
+  position(): number;
+  /** Connected: a human took the call and it is bridged; timeout: maxWaitS passed; callback: the place is kept. */
+  readonly done: Promise<"connected" | "timeout" | "left" | "callback">;
+  leave(): void;
+  /** Drop the line, keep the place: the queue calls back on `number` when it is this caller's turn. */
+  callback(number: string): void;
+}
 
 /** What a flow can make the box do beyond talking: the real daemon and the simulator implement it differently. */
 export interface FlowServices {
@@ -38,10 +51,15 @@ export interface FlowServices {
   ): Promise<"delivered" | "failed" | "pending">;
   /** Ring a human (number, SIP URI or queue), play the whisper to them, and bridge the caller on answer. */
   connect(
-    target: Exclude<TransferTarget, { agent: string }>,
+    target: Exclude<TransferTarget, { agent: string } | { queue: string }>,
     whisper: string,
-    opts: { mode: "blind" | "attended"; timeoutS: number },
+    opts: { mode: "blind" | "attended"; timeoutS: number; beforeBridge: () => Promise<void> },
   ): Promise<ConnectResult>;
+  /**
+   * Join a customer queue; undefined when it is full. `beforeBridge` runs once a human has answered and heard the
+   * whisper, just before the caller is connected (the customer whisper).
+   */
+  queue(id: string, whisper: string, beforeBridge: () => Promise<void>): QueueWait | undefined;
   /** Record a message from the caller after the prompt. */
   voicemail(maxS: number): Promise<{ durationMs: number }>;
   /** Start recording the call (after consent). */
@@ -283,6 +301,7 @@ export class FlowRun {
           mode: n.mode,
           timeoutS: n.timeoutS,
           whisper: n.whisper,
+          customerWhisper: n.customerWhisper,
           onNoAnswer: n.onNoAnswer,
         });
       case "voicemail":
@@ -472,16 +491,30 @@ export class FlowRun {
 
   private async transfer(
     to: TransferTarget,
-    o: { mode: "blind" | "attended"; timeoutS: number; whisper?: string; onNoAnswer?: string },
+    o: {
+      mode: "blind" | "attended";
+      timeoutS: number;
+      whisper?: string;
+      customerWhisper?: string;
+      onNoAnswer?: string;
+    },
   ): Promise<Step> {
     if ("agent" in to) {
       this.event(`handover to agent ${to.agent}`);
       throw new Handover(to.agent);
     }
     const whisper = o.whisper ? render(o.whisper, this.ctx) : whisperText(this.ctx);
-    const label = "queue" in to ? `queue ${to.queue}` : "number" in to ? `number ${to.number}` : to.sip;
+    const customerWhisper = async (text: string | undefined) => {
+      if (text) await this.io.say({ text: render(text, this.ctx) }, { interruptible: false, fresh: /\{/.test(text) });
+    };
+    if ("queue" in to) return this.queue(to.queue, whisper, o.customerWhisper, o.onNoAnswer);
+    const label = "number" in to ? `number ${to.number}` : to.sip;
     this.event(`transfer (${o.mode}) to ${label}; whisper: ${maskSensitive(whisper)}`);
-    const r = await this.services.connect(to, whisper, { mode: o.mode, timeoutS: o.timeoutS });
+    const r = await this.services.connect(to, whisper, {
+      mode: o.mode,
+      timeoutS: o.timeoutS,
+      beforeBridge: () => customerWhisper(o.customerWhisper),
+    });
     this.event(`transfer to ${label}: ${r}`);
     if (r === "connected") {
       this.ctx.transferred = label;
@@ -489,6 +522,91 @@ export class FlowRun {
     }
     if (o.onNoAnswer) return { goto: o.onNoAnswer };
     return this.fallback();
+  }
+
+  /**
+   * Waiting in a customer queue: hold music, the position on entry and every announceEveryS, the offer of a call
+   * back after callbackAfterS (key 1; the place is kept), the fallback after maxWaitS.
+   */
+  private async queue(
+    id: string,
+    whisper: string,
+    customerWhisper: string | undefined,
+    onNoAnswer: string | undefined,
+  ): Promise<Step> {
+    const t = queueTexts(this.ctx.language);
+    let cfg: QueueConfig | undefined;
+    const w = this.services.queue(id, whisper, async () => {
+      this.io.hold(false);
+      const text = customerWhisper ?? cfg?.customerWhisper ?? t.connecting;
+      await this.io.say({ text: render(text, this.ctx) }, { interruptible: false, fresh: /\{/.test(text) });
+    });
+    this.event(`queue ${id}: ${w ? `joined at position ${w.position()}` : "full"}; whisper: ${maskSensitive(whisper)}`);
+    if (!w) {
+      await this.io.say({ text: t.full });
+      return onNoAnswer ? { goto: onNoAnswer } : this.fallback(false);
+    }
+    cfg = w.config;
+    let outcome: Awaited<QueueWait["done"]> | undefined;
+    void w.done.then((o) => {
+      outcome = o;
+    });
+    const started = this.elapsed();
+    const say = async (text: string) => {
+      this.io.hold(false);
+      await this.io.say({ text }, { fresh: true });
+    };
+    await say(positionText(this.ctx.language, w.position(), true));
+    let offered = cfg.callbackAfterS === 0;
+    let lastAnnounce = this.elapsed();
+    for (let k = 0; k < 10_000; k++) {
+      if (outcome === undefined) this.io.hold({ file: cfg.holdMusic });
+      const waited = this.elapsed() - started;
+      const due = [
+        cfg.announceEveryS > 0 ? lastAnnounce + cfg.announceEveryS * 1000 - this.elapsed() : Number.POSITIVE_INFINITY,
+        offered ? Number.POSITIVE_INFINITY : cfg.callbackAfterS * 1000 - waited,
+        cfg.maxWaitS * 1000 + 2000 - waited,
+      ];
+      const ac = new AbortController();
+      void w.done.then(() => ac.abort());
+      const input =
+        outcome === undefined ? await this.io.next(Math.max(500, Math.min(...due)), ac.signal) : ("timeout" as const);
+      await Promise.race([w.done, Promise.resolve()]); // let a settled queue outcome land first
+      if (outcome === "connected") {
+        this.ctx.transferred = `queue ${id}`;
+        this.event(`queue ${id}: connected after ${((this.elapsed() - started) / 1000).toFixed(0)} s`);
+        return { end: "transferred" };
+      }
+      if (outcome === "timeout") {
+        this.io.hold(false);
+        this.event(`queue ${id}: nobody answered within ${cfg.maxWaitS} s`);
+        return onNoAnswer ? { goto: onNoAnswer } : this.fallback();
+      }
+      if (input === undefined || (input !== "timeout" && input.kind === "idle")) {
+        w.leave();
+        return { end: "abandoned" };
+      }
+      if (input !== "timeout" && input.kind === "digit") {
+        if (offered && input.digit === "1") {
+          this.io.hold(false);
+          const step = await this.callback(undefined, (number) => w.callback(number));
+          if (step.end !== "callback") w.leave();
+          return step;
+        }
+        continue; // other keys mean nothing on hold
+      }
+      if (input !== "timeout") continue; // speech on hold: nobody is listening
+      if (!offered && this.elapsed() - started >= cfg.callbackAfterS * 1000) {
+        offered = true;
+        await say(t.callbackOffer);
+        this.event(`queue ${id}: call back offered at position ${w.position()}`);
+      } else if (cfg.announceEveryS > 0 && this.elapsed() - lastAnnounce >= cfg.announceEveryS * 1000) {
+        await say(positionText(this.ctx.language, w.position(), false));
+        lastAnnounce = this.elapsed();
+      }
+    }
+    w.leave();
+    return { end: "abandoned" };
   }
 
   /** Nobody took the call: the AI resumes with what it has and offers a message or a call back. */
@@ -499,8 +617,8 @@ export class FlowRun {
       expect: {
         kind: "menu",
         options: [
-          { id: "voicemail", key: "1" },
-          { id: "callback", key: "2" },
+          { id: "voicemail", key: "1", phrases: ["nachricht", "message", "voicemail"] },
+          { id: "callback", key: "2", phrases: ["rückruf", "zurückrufen", "callback"] },
         ],
       },
       escalation: false,
@@ -515,7 +633,7 @@ export class FlowRun {
   }
 
   /** A call back to the caller's own number when it is a real one, else to a number the caller gives. */
-  private async callback(prompt?: string): Promise<Step> {
+  private async callback(prompt?: string, keepPlace?: (number: string) => void): Promise<Step> {
     const known = /^\+?\d{6,}$/.test(this.ctx.caller) ? this.ctx.caller : undefined;
     if (!this.ctx.vars.callback && !known) {
       const step = await this.capture({
@@ -532,6 +650,7 @@ export class FlowRun {
     if (!number) return { end: "abandoned" };
     this.ctx.vars.callback = number;
     this.ctx.displays.callback ??= number.replace(/\d/g, "$& ").trim();
+    keepPlace?.(number);
     await this.io.say({ text: render(this.t.callbackDone, this.ctx) }, { fresh: true });
     this.event(`callback requested to ${number}`);
     return { end: "callback" };
@@ -607,8 +726,9 @@ function transcribed(io: CallerIo, ctx: CallContext, at: () => number, agent: ()
       if (p.text) ctx.transcript.push({ atMs: at(), speaker: "agent", agent: agent(), text: maskSensitive(p.text) });
       await io.say(p, o);
     },
-    async next(timeoutMs) {
-      const i = await io.next(timeoutMs);
+    hold: (music) => io.hold(music),
+    async next(timeoutMs, signal) {
+      const i = await io.next(timeoutMs, signal);
       if (i && i !== "timeout") {
         if (i.kind === "digit") {
           const last = ctx.transcript[ctx.transcript.length - 1];

@@ -130,7 +130,10 @@ export const nodeSchema = z.discriminatedUnion("type", [
     text: sayText.optional(),
     /** Played to the human before connecting (who calls, why, what was captured); default: a generated one. */
     whisper: sayText.optional(),
+    /** Said to the caller once the human has answered, just before connecting (customer whisper). */
+    customerWhisper: sayText.optional(),
     timeoutS: z.number().int().min(5).max(300).default(25),
+    /** Where to go when nobody answers (a queue: maxWaitS passed or it is full); default: the message/call-back offer. */
     onNoAnswer: slug.optional(),
   }),
   z.object({

@@ -8,7 +8,8 @@ import type { CallerInput, CallerIo } from "../calls/caller-io.ts";
 import type { Config } from "../config/schema.ts";
 import { formatTranscript } from "../nlu/summary.ts";
 import { newContext, type CallContext } from "./call-context.ts";
-import { type ConnectResult, FlowRun, type FlowServices } from "./interpreter.ts";
+import { type ConnectResult, FlowRun, type FlowServices, type QueueWait } from "./interpreter.ts";
+import type { QueueConfig } from "./queues.ts";
 import { compileAgents, entryAgent } from "./routing.ts";
 
 const callerStep = z.union([
@@ -33,6 +34,14 @@ export const scriptSchema = z
     actions: z.record(z.string(), z.enum(["delivered", "failed", "pending"])).default({}),
     /** Whether the human (or queue) answers a transfer. */
     humans: z.enum(["answer", "noanswer", "failed"]).default("answer"),
+    /** A customer queue: the caller's place on entry and when a member answers (never: maxWaitS runs out). */
+    queue: z
+      .object({
+        position: z.number().int().min(1).default(1),
+        answerAfterS: z.number().min(0).optional(),
+      })
+      .strict()
+      .default({ position: 1 }),
     caller: z.array(callerStep).default([]),
     expect: z
       .object({
@@ -48,6 +57,12 @@ export const scriptSchema = z
         consent: z.boolean().optional(),
         /** Substrings the box must have said, in any order. */
         said: z.array(z.string()).optional(),
+        /** Substrings the box must never have said (e.g. "done" after a failed action). */
+        notSaid: z.array(z.string()).optional(),
+        /** Nodes that must have run, as recorded in the context: "agent/type/id" ("#index" for nodes without id). */
+        nodes: z.array(z.string()).optional(),
+        /** Substrings of the call record's event lines (time window reason, escalation, captures), in any order. */
+        events: z.array(z.string()).optional(),
       })
       .strict()
       .default({}),
@@ -97,6 +112,7 @@ export async function simulate(config: Config, script: SimScript): Promise<SimRe
     return ["hangup"];
   });
   let over = false;
+  let held: SimQueue | undefined;
   const io: CallerIo = {
     language: agent.language,
     speaks: true,
@@ -106,6 +122,21 @@ export async function simulate(config: Config, script: SimScript): Promise<SimRe
     },
     async next(timeoutMs) {
       if (over) return undefined;
+      // On hold the queue's own events (a member answers, the wait runs out) happen unless the caller acts first;
+      // a caller with nothing more to do keeps holding instead of hanging up.
+      if (held && !held.settled && (inputs[0] === undefined || inputs[0] === "timeout")) {
+        const due = Math.min(held.answerAt, held.timeoutAt);
+        if (due <= elapsed + timeoutMs) {
+          elapsed = Math.max(elapsed, due);
+          await held.fire(due === held.answerAt ? "connected" : "timeout");
+          if (inputs[0] === "timeout") inputs.shift();
+          return "timeout";
+        }
+        if (inputs[0] === undefined) {
+          elapsed += timeoutMs;
+          return "timeout";
+        }
+      }
       const i = inputs.shift();
       if (i === undefined || i === "hangup") {
         over = true;
@@ -120,6 +151,7 @@ export async function simulate(config: Config, script: SimScript): Promise<SimRe
     },
     settleBargeIn: async () => false,
     setEndpointMode() {},
+    hold() {},
     close() {},
   };
   const services: FlowServices = {
@@ -132,6 +164,12 @@ export async function simulate(config: Config, script: SimScript): Promise<SimRe
     async connect(): Promise<ConnectResult> {
       return script.humans === "answer" ? "connected" : script.humans;
     },
+    queue(id, _whisper, beforeBridge) {
+      const cfg = config.queues.find((q) => q.id === id);
+      if (!cfg || script.queue.position > cfg.maxWaiting) return undefined;
+      held = simQueue(cfg, script, elapsed, () => elapsed, beforeBridge);
+      return held.wait;
+    },
     async voicemail(maxS) {
       const d = Math.min(maxS, 12) * 1000;
       elapsed += d;
@@ -142,6 +180,58 @@ export async function simulate(config: Config, script: SimScript): Promise<SimRe
   };
   await new FlowRun(io, services, ctx, agent).run();
   return { ctx, failures: check(script, ctx), transcript: formatTranscript(ctx.transcript) };
+}
+
+interface SimQueue {
+  wait: QueueWait;
+  answerAt: number;
+  timeoutAt: number;
+  settled: boolean;
+  fire(o: "connected" | "timeout"): Promise<void>;
+}
+
+/** A queue in virtual time: the place shrinks evenly until a member answers at answerAfterS (with `humans: answer`). */
+function simQueue(
+  cfg: QueueConfig,
+  script: SimScript,
+  joinedAt: number,
+  elapsed: () => number,
+  beforeBridge: () => Promise<void>,
+): SimQueue {
+  let settle!: (o: "connected" | "timeout" | "left" | "callback") => void;
+  const done = new Promise<"connected" | "timeout" | "left" | "callback">((r) => {
+    settle = r;
+  });
+  const answers = script.humans === "answer" && script.queue.answerAfterS !== undefined;
+  const q: SimQueue = {
+    answerAt: answers ? joinedAt + (script.queue.answerAfterS ?? 0) * 1000 : Number.POSITIVE_INFINITY,
+    timeoutAt: joinedAt + cfg.maxWaitS * 1000,
+    settled: false,
+    async fire(o) {
+      q.settled = true;
+      if (o === "connected") await beforeBridge();
+      settle(o);
+    },
+    wait: {
+      config: cfg,
+      position: () => {
+        const p = script.queue.position;
+        if (!Number.isFinite(q.answerAt)) return p;
+        const left = (q.answerAt - elapsed()) / Math.max(1, q.answerAt - joinedAt);
+        return Math.max(1, Math.ceil(p * left));
+      },
+      done,
+      leave() {
+        q.settled = true;
+        settle("left");
+      },
+      callback() {
+        q.settled = true;
+        settle("callback");
+      },
+    },
+  };
+  return q;
 }
 
 function check(script: SimScript, ctx: CallContext): string[] {
@@ -169,5 +259,10 @@ function check(script: SimScript, ctx: CallContext): string[] {
   const said = ctx.transcript.filter((t) => t.speaker === "agent").map((t) => t.text.toLowerCase());
   for (const s of e.said ?? [])
     if (!said.some((x) => x.includes(s.toLowerCase()))) out.push(`said: the box never said "${s}"`);
+  for (const s of e.notSaid ?? [])
+    if (said.some((x) => x.includes(s.toLowerCase()))) out.push(`notSaid: the box said "${s}"`);
+  for (const n of e.nodes ?? []) if (!ctx.nodes.includes(n)) out.push(`nodes: "${n}" never ran`);
+  for (const s of e.events ?? [])
+    if (!ctx.events.some((x) => x.includes(s))) out.push(`events: no event line contains "${s}"`);
   return out;
 }
