@@ -162,6 +162,16 @@ async function start(args: string[]): Promise<number> {
     };
     process.once("SIGTERM", onSignal);
     process.once("SIGINT", onSignal);
+    // SIGHUP: read the config file again; new calls get it, running calls keep theirs, a bad file changes nothing.
+    process.on("SIGHUP", () => {
+      try {
+        const next = loadConfig(values.config as string);
+        daemon.reload(next);
+      } catch (e) {
+        const problems = e instanceof ConfigError ? e.message.split("\n") : [(e as Error).message];
+        log.error({ file: values.config, problems }, "configuration not reloaded: the running one stays");
+      }
+    });
   });
   return 0;
 }

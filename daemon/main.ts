@@ -1,6 +1,7 @@
 // Composition root: open the store, start media and SIP, route every offered call to the flow engine (or the demo
 // line when no routing is configured), expose
 // metrics, and tear all of it down in order on shutdown. No call logic lives here.
+import { createHash } from "node:crypto";
 import type { Server } from "node:http";
 import { join, resolve } from "node:path";
 import { CallRegistry } from "./calls/call-registry.ts";
@@ -27,7 +28,33 @@ import { applyRetention } from "./store/retention.ts";
 export interface RunningDaemon {
   sip: SipAddress[];
   metricsUrl?: string;
+  /**
+   * Apply a new config to calls that start from now on (routing, agents, flows, actions, queues, demo); running calls
+   * keep the version they started with. Parts bound at start (listeners, media, store, models) need a restart: they
+   * are named in the result and keep their old values meanwhile. Throws (nothing changed) when agents do not compile.
+   */
+  reload(next: Config): { version: string; restartNeeded: string[] };
   stop(): Promise<void>;
+}
+
+/** Config sections bound once at start. */
+const RESTART_KEYS = [
+  "dataDir",
+  "log",
+  "sip",
+  "trunks",
+  "media",
+  "metrics",
+  "store",
+  "models",
+  "speech",
+  "recording",
+  "limits",
+] as const;
+
+/** A short content hash: the config version a call ran with, in its record. */
+export function configVersion(c: Config): string {
+  return createHash("sha256").update(JSON.stringify(c)).digest("hex").slice(0, 12);
 }
 
 export async function startDaemon(config: Config, opts: { dataDir: string; log: Log }): Promise<RunningDaemon> {
@@ -68,31 +95,40 @@ export async function startDaemon(config: Config, opts: { dataDir: string; log: 
   };
 
   // Actions of every config version go through one durable outbox: at-least-once, retried, never lost on restart.
-  const outbox = new Outbox(db, { log: log.child({ part: "outbox" }) });
-  const runAction = bindActions(outbox, config.actions);
-  outbox.start();
+  const outbox = new Outbox(db, { log: log.child({ part: "outbox" }), ...config.store.outbox });
+  const outcomes = new CallOutcomes(db);
   const queues = new QueueDesk(() => deps, log.child({ part: "queues" }));
-  queues.configure(config.queues);
-  const flowDeps: FlowLineDeps | undefined = config.routing
-    ? {
-        ...deps,
-        recordAfterConsent: true,
-        outcomes: new CallOutcomes(db),
-        agents: () => agentsFor(config),
-        action: runAction,
-        queues,
-      }
-    : undefined;
-  if (flowDeps) agentsFor(config); // train the intents now, not during the first call
+  outbox.start();
+  /** What a call gets when it starts: one config version, its agents (trained once) and its actions. */
+  const versionOf = (c: Config) => {
+    const runAction = bindActions(outbox, c.actions);
+    queues.configure(c.queues);
+    const callDeps: DemoDeps = { ...deps, config: c };
+    const flowDeps: FlowLineDeps | undefined = c.routing
+      ? {
+          ...callDeps,
+          recordAfterConsent: true,
+          outcomes,
+          agents: () => agentsFor(c),
+          action: runAction,
+          queues,
+        }
+      : undefined;
+    if (flowDeps) agentsFor(c); // train the intents now, not during the first call
+    return { config: c, version: configVersion(c), deps: callDeps, flowDeps };
+  };
+  let current = versionOf(config);
 
   sip.on("call", (leg: InboundCall) => {
     registry.offered++;
+    const v = current; // this call keeps this version whatever is reloaded meanwhile
     const refused = registry.admission();
-    if (refused) return CallSession.refuse(leg, deps, refused.status, refused.reason);
-    CallSession.answer(leg, flowDeps ?? deps).then(
+    if (refused) return CallSession.refuse(leg, v.deps, refused.status, refused.reason);
+    CallSession.answer(leg, v.flowDeps ?? v.deps).then(
       (call) => {
         registry.add(call);
-        (flowDeps ? runFlowLine(call, flowDeps) : runDemoLine(call, deps))
+        call.event(`config version ${v.version}`);
+        (v.flowDeps ? runFlowLine(call, v.flowDeps) : runDemoLine(call, v.deps))
           .catch((e: Error) => call.log.error({ err: e.message, stack: e.stack }, "call app failed"))
           .finally(() => void call.hangup("box", "app finished"));
       },
@@ -102,6 +138,16 @@ export async function startDaemon(config: Config, opts: { dataDir: string; log: 
       },
     );
   });
+
+  const reload = (next: Config) => {
+    if (next.routing) agentsFor(next); // a broken agent throws here, before anything changed
+    const restartNeeded = RESTART_KEYS.filter((k) => JSON.stringify(next[k]) !== JSON.stringify(config[k]));
+    // Sections bound at start keep their start values until a restart, so no call sees a half-applied one.
+    const effective: Config = { ...next, ...Object.fromEntries(RESTART_KEYS.map((k) => [k, config[k]])) };
+    current = versionOf(effective);
+    log.info({ version: current.version, restartNeeded }, "configuration reloaded");
+    return { version: current.version, restartNeeded };
+  };
 
   // Registration states are logged by the SIP layer itself (sip/registration.ts).
   let sipAddresses: SipAddress[];
@@ -146,7 +192,8 @@ export async function startDaemon(config: Config, opts: { dataDir: string; log: 
     })();
     return stopping;
   };
-  return { sip: sipAddresses, metricsUrl: metrics?.url, stop };
+  log.info({ version: current.version }, "configuration version");
+  return { sip: sipAddresses, metricsUrl: metrics?.url, reload, stop };
 }
 
 function callMetrics(registry: CallRegistry): MetricSample[] {

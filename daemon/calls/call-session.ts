@@ -18,7 +18,7 @@ import { concatInt16 } from "../media/pcm.ts";
 import { encodeWav } from "../media/wav.ts";
 import type { Log } from "../ops/log.ts";
 import { CallFailedError } from "../sip/endpoint.ts";
-import type { CallLeg, InboundCall, LegEndCause, OutboundCall } from "../sip/types.ts";
+import type { CallLeg, InboundCall, LegEndCause, OutboundCall, ReferResult } from "../sip/types.ts";
 import type { CallRecords, HangupSide } from "../store/calls.ts";
 import { DigitQueue } from "./digit-queue.ts";
 import { SilenceDetector } from "./silence-detector.ts";
@@ -279,6 +279,18 @@ export class CallSession {
     this.digits.clear();
     await writeFile(path, encodeWav(concatInt16(frames), INTERNAL_RATE));
     return { reason, path, durationMs: Date.now() - startedAt };
+  }
+
+  /**
+   * Blind transfer: ask the peer (REFER) to call `target` (SIP URI or number), and leave the call once it has.
+   * Rejects when the leg cannot transfer now (not answered, a transfer already running, unusable target).
+   */
+  async refer(target: string): Promise<ReferResult> {
+    const r = await this.leg.refer(target);
+    this.log.info({ target, outcome: r.outcome, status: r.status, reason: r.reason }, "transfer by REFER");
+    this.event(`transfer to ${target}: ${r.outcome}${r.status ? ` ${r.status}` : ""}`);
+    if (r.outcome === "transferred") await this.hangup("box", `transferred by REFER to ${target}`);
+    return r;
   }
 
   /** End this leg on purpose; `side`/`cause` go into the CDR (e.g. 'callee' when the bridged party left). */

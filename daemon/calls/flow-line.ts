@@ -74,7 +74,9 @@ export async function runFlowLine(call: CallSession, deps: FlowLineDeps): Promis
     agent: (id) => agents.get(id),
     action: deps.action ?? (async () => "failed"),
     connect: (to, whisper, o) =>
-      connect(call, deps, to, whisper, { timeoutS: o.timeoutS, language, beforeBridge: o.beforeBridge }),
+      o.mode === "blind"
+        ? blind(call, deps, to, whisper, { timeoutS: o.timeoutS, language, beforeBridge: o.beforeBridge })
+        : connect(call, deps, to, whisper, { timeoutS: o.timeoutS, language, beforeBridge: o.beforeBridge }),
     queue: (id, whisper, beforeBridge) => queueWait(call, deps, id, whisper, beforeBridge),
     async voicemail(maxS) {
       await call.play({ tone: { frequencies: [1000], durationMs: 400 } });
@@ -97,6 +99,25 @@ export async function runFlowLine(call: CallSession, deps: FlowLineDeps): Promis
     deps.outcomes.save(callOutcome(ctx, { now: Date.now() }));
   }
   if (ctx.outcome !== "transferred") await call.hangup("box", `flow ${ctx.outcome ?? "ended"}`);
+}
+
+/**
+ * Blind transfer: the caller's side (trunk or PBX) is asked to call the target itself (SIP REFER) and the box leaves
+ * the call. A peer that refuses REFER or cannot reach the target gets the attended transfer through the box instead.
+ */
+async function blind(
+  call: CallSession,
+  deps: FlowLineDeps,
+  to: HumanTarget,
+  whisper: string,
+  o: { timeoutS: number; language: string; beforeBridge: () => Promise<void> },
+): Promise<ConnectResult> {
+  const target = "sip" in to ? to.sip : to.number;
+  const r = await call.refer(target).catch((e: Error) => ({ outcome: "failed" as const, reason: e.message }));
+  if (r.outcome === "transferred") return "connected";
+  if (call.signal.aborted) return "failed";
+  call.event(`blind transfer not possible (${r.outcome}: ${r.reason}): transferring through the box`);
+  return connect(call, deps, to, whisper, o);
 }
 
 /** Ring the human (who hears the whisper first), tell the caller (customer whisper), then bridge. */

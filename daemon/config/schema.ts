@@ -242,6 +242,20 @@ export const storeSchema = z
   .object({
     /** Days to keep CDRs and recordings; 0 = forever. */
     retentionDays: z.number().int().min(0).max(3650).default(0),
+    /** Retries of actions (webhooks, mail): the first after backoffBaseMs, doubling up to backoffCapMs. */
+    outbox: z
+      .object({
+        backoffBaseMs: z.number().int().min(100).max(3_600_000).default(2000),
+        backoffCapMs: z.number().int().min(100).max(86_400_000).default(600_000),
+        /** Then the item is a dead letter (visible, can be sent again); 12 with the defaults is about an hour. */
+        maxAttempts: z.number().int().min(1).max(1000).default(12),
+      })
+      .strict()
+      .refine((o) => o.backoffCapMs >= o.backoffBaseMs, {
+        message: "backoffCapMs must be >= backoffBaseMs",
+        path: ["backoffCapMs"],
+      })
+      .default({ backoffBaseMs: 2000, backoffCapMs: 600_000, maxAttempts: 12 }),
   })
   .strict();
 

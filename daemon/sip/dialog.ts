@@ -3,10 +3,11 @@
 import { EventEmitter } from "node:events";
 import type { TransportName } from "../config/schema.ts";
 import { SipRequest, type SipResponse, parseNameAddr } from "./message.ts";
+import { ReferSubscriber } from "./refer.ts";
 import { ALLOW, type DialogOwner, type SipStack } from "./stack.ts";
 import type { ServerTransaction } from "./transactions.ts";
 import type { SendTarget } from "./transport.ts";
-import type { CallLeg, LegEndCause, LegEvents, LegInfo, SdpResponder } from "./types.ts";
+import type { CallLeg, LegEndCause, LegEvents, LegInfo, ReferOptions, ReferResult, SdpResponder } from "./types.ts";
 
 export class Dialog {
   remoteTag = "";
@@ -111,6 +112,8 @@ export abstract class BaseLeg extends EventEmitter<LegEvents> implements CallLeg
   protected ownReinvitePending = false;
   private endCause: LegEndCause | undefined;
   private byeDone: Promise<void> | undefined;
+  /** Created on the first REFER or NOTIFY; most calls never transfer. */
+  private referSubscriber: ReferSubscriber | undefined;
 
   protected constructor(
     protected stack: SipStack,
@@ -135,6 +138,17 @@ export abstract class BaseLeg extends EventEmitter<LegEvents> implements CallLeg
   abstract hangup(): Promise<void>;
   abstract onAck(req: SipRequest): void;
   abstract shutdown(): Promise<void>;
+
+  /** Blind transfer: REFER in this dialog, then follow the NOTIFYs (refer.ts). */
+  refer(target: string, opts?: ReferOptions): Promise<ReferResult> {
+    if (this._state !== "confirmed") return Promise.reject(new Error(`cannot transfer a call that is ${this._state}`));
+    return this.transfers.refer(target, opts);
+  }
+
+  private get transfers(): ReferSubscriber {
+    this.referSubscriber ??= new ReferSubscriber(this.stack, () => this.dialog, this.signal, this.info.callId);
+    return this.referSubscriber;
+  }
 
   protected end(cause: LegEndCause): void {
     if (this.endCause) return;
@@ -213,13 +227,15 @@ export abstract class BaseLeg extends EventEmitter<LegEvents> implements CallLeg
       case "INVITE":
         this.onReinvite(req, tx);
         return;
+      case "NOTIFY":
+        this.transfers.onNotify(req, (status, extra, reason) => this.respond(tx, status, extra, reason));
+        return;
       case "CANCEL":
         this.respond(tx, 481);
         return;
       case "UPDATE":
       case "PRACK":
       case "REFER":
-      case "NOTIFY":
       case "SUBSCRIBE":
       case "MESSAGE":
       case "REGISTER":

@@ -63,6 +63,31 @@ export interface CallLeg extends EventEmitter<LegEvents> {
   setSdpResponder(r: SdpResponder): void;
   /** BYE (confirmed), CANCEL (outbound early) or reject with 480 (inbound early). Resolves when done. */
   hangup(): Promise<void>;
+  /**
+   * Blind transfer (RFC 3515): ask the peer to call `target` (a sip:/sips: URI, or a phone number, which becomes
+   * sip:NUMBER@host of the peer's URI in this dialog). Resolves with how it went; the leg stays up either way (the
+   * caller hangs up on "transferred"). Rejects with an Error when the leg is not confirmed, another REFER is still
+   * in progress, or the target is unusable.
+   */
+  refer(target: string, opts?: ReferOptions): Promise<ReferResult>;
+}
+
+export interface ReferOptions {
+  /** How long to wait for the final NOTIFY (default 30 s). */
+  timeoutMs?: number;
+  /** Referred-By URI (default: our URI in this dialog). */
+  referredBy?: string;
+}
+
+/**
+ * How a REFER ended: "transferred" (the target answered, or the peer hung up after accepting), "rejected" (non-2xx
+ * to the REFER; `status` is its code), "failed" (the target's final status was >= 300, the subscription ended
+ * without one, or the call ended first), "timeout" (no final answer in time).
+ */
+export interface ReferResult {
+  outcome: "transferred" | "rejected" | "failed" | "timeout";
+  status?: number;
+  reason: string;
 }
 
 export interface InboundCall extends CallLeg {
