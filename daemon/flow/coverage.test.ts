@@ -22,22 +22,7 @@ const scripts = readdirSync(join(dir, "scripts"))
  * Scripts that expect the correct behaviour where the engine has a known bug: skipped until it is fixed (then
  * delete the entry). Each names what happens instead.
  */
-const knownBugs: Record<string, string> = {
-  "escalation-three-nomatch.yaml":
-    "bug: escalation.to { agent } without an `escalate` node in the flow: FlowRun.escalate() throws Handover " +
-    "outside runAgent's try, so the call crashes instead of handing over",
-  "faq-out-of-knowledge.yaml":
-    "bug: escalation.outOfKnowledge is never read; an FAQ question outside the knowledge base is asked again " +
-    "(clarify) and only escalates after the miss limit, and ctx.escalation stays unset on the onNoMatch path",
-  "escalation-three-nomatch-menu.yaml":
-    "bug: a menu/gather counts one miss per failed gather, not per turn: three wrong keys fall through to the " +
-    "next node instead of escalating at noMatchLimit 3",
-  "keywords-off.yaml":
-    "bug: the confirm node (and capture's read-back) ignores escalation.keywords: false and escalates on " +
-    '"Mitarbeiter"',
-  "escalation-keyword-menschen.yaml":
-    'bug: "mit einem Menschen sprechen" is no escalation: commandWords knows "mensch" but not its inflected forms',
-};
+const knownBugs: Record<string, string> = {};
 
 /** Node types a script need not cover (being added elsewhere). */
 const notCovered = new Set(["queue"]);
@@ -227,9 +212,6 @@ const broken: { name: string; from: string; to: string; problem: RegExp; skip?: 
     from: "onFail: ohne-datum",
     to: "onfail: ohne-datum",
     problem: /agents\[3\]\.flow\[4\]\.onfail: unknown key \(typo\?\)/,
-    skip:
-      "bug: node schemas in nodes.ts are not strict, so unknown keys in a node (onfail, nxt) are dropped silently " +
-      "although unknown keys are errors everywhere else",
   },
 ];
 

@@ -182,14 +182,16 @@ export class FlowRun {
       this.ctx.nodes.push(`${this.agent.config.id}/${node.type}/${node.id ?? `#${i}`}`);
       let step: Step;
       try {
-        step = await this.exec(node);
+        // An escalation may itself hand the call to another agent (escalation.to: { agent }).
+        step = await this.exec(node).catch((e) =>
+          e instanceof Escalate ? this.escalate(e.reason) : Promise.reject(e),
+        );
       } catch (e) {
         if (e instanceof Handover) {
           this.carry = this.lastCallerTexts.length ? this.lastCallerText : undefined;
           return e.agent;
         }
-        if (e instanceof Escalate) step = await this.escalate(e.reason);
-        else throw e;
+        throw e;
       }
       if (this.ctx.outcome && this.ctx.outcome !== "completed") return undefined;
       if (step.end) {
@@ -241,7 +243,7 @@ export class FlowRun {
           this.hit();
           return {};
         }
-        return this.failed(r.outcome, n.onFail);
+        return this.failed(r.outcome, n.onFail, n.attempts ?? 3);
       }
       case "menu": {
         const r = await gather(
@@ -267,8 +269,7 @@ export class FlowRun {
           this.hit();
           return { goto: n.options[Number(r.value)]?.goto };
         }
-        // Speech the menu's words did not cover may still name an option's intent.
-        return this.failed(r.outcome, n.onFail);
+        return this.failed(r.outcome, n.onFail, n.attempts ?? 3);
       }
       case "intent":
         return this.intent(n);
@@ -282,6 +283,7 @@ export class FlowRun {
             expect: { kind: "yesno" },
             attempts: n.attempts,
             confirm: "never",
+            escalation: this.agent.config.escalation.keywords,
           },
           { event: (e) => this.event(e) },
         );
@@ -327,10 +329,14 @@ export class FlowRun {
     this.ctx.misses = 0;
   }
 
-  private failed(outcome: string, onFail: string | undefined): Step {
+  /** A gather that failed after `turns` tries: every unanswered turn counts towards the escalation limit. */
+  private failed(outcome: string, onFail: string | undefined, turns = 1): Step {
     if (outcome === "hangup" || outcome === "idle") return { end: "abandoned" };
     if (outcome === "escalate") throw new Escalate("keyword");
-    if (outcome === "nomatch" || outcome === "noinput" || outcome === "unheard") this.miss(outcome);
+    if (outcome === "nomatch" || outcome === "noinput" || outcome === "unheard") {
+      this.ctx.misses += Math.max(0, turns - 1);
+      this.miss(outcome);
+    }
     return onFail ? { goto: onFail } : {};
   }
 
@@ -398,6 +404,10 @@ export class FlowRun {
         `intent: ${m?.intent ?? "none"} (${m ? m.score.toFixed(2) : "no model"}, ${m?.band ?? "-"}) for "${maskSensitive(turn.text)}"`,
       );
       const route = m?.intent ? n.routes.find((r) => r.intent === m.intent) : undefined;
+      // An FAQ agent asked something its knowledge does not cover hands over at once instead of asking again.
+      const a = this.agent.config;
+      if (a.template === "faq" && a.escalation.outOfKnowledge && m?.band === "escalate")
+        throw new Escalate("question outside the knowledge base");
       if (m && route && m.band === "act") {
         // The call's concern is what the caller first came for; later intents (an FAQ entry) refine it.
         this.ctx.intent ??= m.intent;
@@ -451,6 +461,7 @@ export class FlowRun {
             expect: { kind: "yesno" },
             attempts: 2,
             confirm: "never",
+            escalation: this.agent.config.escalation.keywords,
           },
           { event: (e) => this.event(e) },
         );

@@ -26,126 +26,146 @@ const attempts = z.number().int().min(1).max(10);
 const confirmMode = z.enum(["auto", "always", "never"]);
 
 export const nodeSchema = z.discriminatedUnion("type", [
-  z.object({
-    ...base,
-    type: z.literal("say"),
-    text: sayText,
-    /** Recorded prompt for boxes without a voice. */
-    file: z.string().optional(),
-    /** A legal notice: the caller cannot cut it off. */
-    legal: z.boolean().default(false),
-  }),
-  z.object({ ...base, type: z.literal("play"), file: z.string().min(1), legal: z.boolean().default(false) }),
-  z.object({
-    ...base,
-    type: z.literal("gather"),
-    prompt: sayText,
-    expect: z.enum(["digits", "yesno"]),
-    into: varName,
-    min: z.number().int().min(1).max(30).optional(),
-    max: z.number().int().min(1).max(30).optional(),
-    finishKey: z.enum(["#", "*"]).optional(),
-    noInputMs: z.number().int().min(1000).max(60_000).optional(),
-    attempts: attempts.optional(),
-    confirm: confirmMode.optional(),
-    onFail: slug.optional(),
-  }),
-  z.object({
-    ...base,
-    type: z.literal("menu"),
-    prompt: sayText,
-    options: z
-      .array(
-        z
-          .object({
-            key: z
-              .string()
-              .regex(/^[0-9*#]$/, "one key")
-              .optional(),
-            words: z.array(commandWord).optional(),
-            phrases: z.array(z.string().min(1)).optional(),
-            intent: slug.optional(),
-            label: z.string().optional(),
-            goto: slug,
-          })
-          .strict(),
-      )
-      .min(1),
-    attempts: attempts.optional(),
-    onFail: slug.optional(),
-  }),
-  z.object({
-    ...base,
-    type: z.literal("intent"),
-    /** Asked first; without it the node classifies the caller's last turn (e.g. the answer to the greeting). */
-    prompt: sayText.optional(),
-    routes: z.array(z.object({ intent: slug, goto: slug }).strict()).min(1),
-    /** Said when the intent is unclear (clarify band) before asking again. */
-    clarify: sayText.optional(),
-    attempts: attempts.optional(),
-    onNoMatch: slug.optional(),
-  }),
-  z.object({
-    ...base,
-    type: z.literal("capture"),
-    slot: varName,
-    prompt: sayText,
-    spec: slotSpecSchema,
-    /** Said after an invalid answer, before asking again; `{reason}` is what was wrong. */
-    retry: sayText.optional(),
-    attempts: attempts.optional(),
-    confirm: confirmMode.optional(),
-    onFail: slug.optional(),
-  }),
-  z.object({ ...base, type: z.literal("confirm"), prompt: sayText, onNo: slug, attempts: attempts.optional() }),
-  z.object({
-    ...base,
-    type: z.literal("condition"),
-    var: varName,
-    op: z.enum(["eq", "ne", "in", "exists", "missing", "gt", "lt"]),
-    value: z.union([z.string(), z.number(), z.array(z.string())]).optional(),
-    /** Where to go when the test holds; otherwise `else` (default: the next node). */
-    goto: slug,
-    else: slug.optional(),
-  }),
-  z.object({ ...base, type: z.literal("set"), var: varName, value: z.string() }),
-  z.object({
-    ...base,
-    type: z.literal("action"),
-    action: slug,
-    /** Fields sent with the action (templates); captured slots are always included. */
-    payload: z.record(z.string(), z.string()).default({}),
-    /** How long the caller waits for the first attempt before the box promises a follow-up. */
-    waitMs: z.number().int().min(0).max(30_000).default(5000),
-    done: sayText.optional(),
-    pending: sayText.optional(),
-    onFail: slug.optional(),
-  }),
-  z.object({
-    ...base,
-    type: z.literal("transfer"),
-    to: transferTargetSchema,
-    mode: z.enum(["blind", "attended"]).default("attended"),
-    /** Said to the caller before the transfer. */
-    text: sayText.optional(),
-    /** Played to the human before connecting (who calls, why, what was captured); default: a generated one. */
-    whisper: sayText.optional(),
-    /** Said to the caller once the human has answered, just before connecting (customer whisper). */
-    customerWhisper: sayText.optional(),
-    timeoutS: z.number().int().min(5).max(300).default(25),
-    /** Where to go when nobody answers (a queue: maxWaitS passed or it is full); default: the message/call-back offer. */
-    onNoAnswer: slug.optional(),
-  }),
-  z.object({
-    ...base,
-    type: z.literal("voicemail"),
-    prompt: sayText.optional(),
-    maxS: z.number().int().min(5).max(600).default(120),
-  }),
-  z.object({ ...base, type: z.literal("callback"), prompt: sayText.optional() }),
+  z
+    .object({
+      ...base,
+      type: z.literal("say"),
+      text: sayText,
+      /** Recorded prompt for boxes without a voice. */
+      file: z.string().optional(),
+      /** A legal notice: the caller cannot cut it off. */
+      legal: z.boolean().default(false),
+    })
+    .strict(),
+  z.object({ ...base, type: z.literal("play"), file: z.string().min(1), legal: z.boolean().default(false) }).strict(),
+  z
+    .object({
+      ...base,
+      type: z.literal("gather"),
+      prompt: sayText,
+      expect: z.enum(["digits", "yesno"]),
+      into: varName,
+      min: z.number().int().min(1).max(30).optional(),
+      max: z.number().int().min(1).max(30).optional(),
+      finishKey: z.enum(["#", "*"]).optional(),
+      noInputMs: z.number().int().min(1000).max(60_000).optional(),
+      attempts: attempts.optional(),
+      confirm: confirmMode.optional(),
+      onFail: slug.optional(),
+    })
+    .strict(),
+  z
+    .object({
+      ...base,
+      type: z.literal("menu"),
+      prompt: sayText,
+      options: z
+        .array(
+          z
+            .object({
+              key: z
+                .string()
+                .regex(/^[0-9*#]$/, "one key")
+                .optional(),
+              words: z.array(commandWord).optional(),
+              phrases: z.array(z.string().min(1)).optional(),
+              intent: slug.optional(),
+              label: z.string().optional(),
+              goto: slug,
+            })
+            .strict(),
+        )
+        .min(1),
+      attempts: attempts.optional(),
+      onFail: slug.optional(),
+    })
+    .strict(),
+  z
+    .object({
+      ...base,
+      type: z.literal("intent"),
+      /** Asked first; without it the node classifies the caller's last turn (e.g. the answer to the greeting). */
+      prompt: sayText.optional(),
+      routes: z.array(z.object({ intent: slug, goto: slug }).strict()).min(1),
+      /** Said when the intent is unclear (clarify band) before asking again. */
+      clarify: sayText.optional(),
+      attempts: attempts.optional(),
+      onNoMatch: slug.optional(),
+    })
+    .strict(),
+  z
+    .object({
+      ...base,
+      type: z.literal("capture"),
+      slot: varName,
+      prompt: sayText,
+      spec: slotSpecSchema,
+      /** Said after an invalid answer, before asking again; `{reason}` is what was wrong. */
+      retry: sayText.optional(),
+      attempts: attempts.optional(),
+      confirm: confirmMode.optional(),
+      onFail: slug.optional(),
+    })
+    .strict(),
+  z
+    .object({ ...base, type: z.literal("confirm"), prompt: sayText, onNo: slug, attempts: attempts.optional() })
+    .strict(),
+  z
+    .object({
+      ...base,
+      type: z.literal("condition"),
+      var: varName,
+      op: z.enum(["eq", "ne", "in", "exists", "missing", "gt", "lt"]),
+      value: z.union([z.string(), z.number(), z.array(z.string())]).optional(),
+      /** Where to go when the test holds; otherwise `else` (default: the next node). */
+      goto: slug,
+      else: slug.optional(),
+    })
+    .strict(),
+  z.object({ ...base, type: z.literal("set"), var: varName, value: z.string() }).strict(),
+  z
+    .object({
+      ...base,
+      type: z.literal("action"),
+      action: slug,
+      /** Fields sent with the action (templates); captured slots are always included. */
+      payload: z.record(z.string(), z.string()).default({}),
+      /** How long the caller waits for the first attempt before the box promises a follow-up. */
+      waitMs: z.number().int().min(0).max(30_000).default(5000),
+      done: sayText.optional(),
+      pending: sayText.optional(),
+      onFail: slug.optional(),
+    })
+    .strict(),
+  z
+    .object({
+      ...base,
+      type: z.literal("transfer"),
+      to: transferTargetSchema,
+      mode: z.enum(["blind", "attended"]).default("attended"),
+      /** Said to the caller before the transfer. */
+      text: sayText.optional(),
+      /** Played to the human before connecting (who calls, why, what was captured); default: a generated one. */
+      whisper: sayText.optional(),
+      /** Said to the caller once the human has answered, just before connecting (customer whisper). */
+      customerWhisper: sayText.optional(),
+      timeoutS: z.number().int().min(5).max(300).default(25),
+      /** Where to go when nobody answers (a queue: maxWaitS passed or it is full); default: the message/call-back offer. */
+      onNoAnswer: slug.optional(),
+    })
+    .strict(),
+  z
+    .object({
+      ...base,
+      type: z.literal("voicemail"),
+      prompt: sayText.optional(),
+      maxS: z.number().int().min(5).max(600).default(120),
+    })
+    .strict(),
+  z.object({ ...base, type: z.literal("callback"), prompt: sayText.optional() }).strict(),
   /** Nobody can take the call: the box offers a message (key 1) or a call back (key 2). */
-  z.object({ ...base, type: z.literal("offer") }),
-  z.object({ ...base, type: z.literal("hangup"), text: sayText.optional() }),
+  z.object({ ...base, type: z.literal("offer") }).strict(),
+  z.object({ ...base, type: z.literal("hangup"), text: sayText.optional() }).strict(),
 ]);
 export type FlowNode = z.infer<typeof nodeSchema>;
 export type NodeType = FlowNode["type"];

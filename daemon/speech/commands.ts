@@ -82,6 +82,7 @@ const WORDS: Record<string, CommandWord> = {
   mitarbeiter: "agent",
   mitarbeiterin: "agent",
   mensch: "agent",
+  menschen: "agent",
   vermittlung: "agent",
   repeat: "repeat",
   wiederholen: "repeat",
