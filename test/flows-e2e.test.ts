@@ -131,6 +131,7 @@ describe("call flow end to end: window -> agent -> keys -> webhook -> whisper ->
         {
           id: "bestellung",
           template: "workflow",
+          disconnect: [{ action: "crm", when: ["transferred"] }],
           flow: [
             { type: "say", text: "Willkommen beim Bestellservice." },
             {
@@ -249,21 +250,38 @@ describe("call flow end to end: window -> agent -> keys -> webhook -> whisper ->
     });
     await new Promise<void>((r) => crm.listen(crmPort, "127.0.0.1", r));
     try {
-      const hook = await until("the CRM webhook", () => hooks[0], 30_000);
+      await until("the order and the disconnect webhook", () => (hooks.length >= 2 ? true : undefined), 30_000);
       await sleep(2500); // a duplicate would come within the backoff cap
-      assert.equal(hooks.length, 1, "delivered once");
-      const sig = hook.headers["x-switchboard-signature"];
-      assert.ok(verifySignature(SECRET, typeof sig === "string" ? sig : undefined, hook.body), "signed");
-      const payload = JSON.parse(hook.body) as { data: Record<string, string> };
+      const keys = hooks.map((h) => String(h.headers["idempotency-key"]));
+      assert.equal(new Set(keys).size, hooks.length, `each item delivered once: ${keys.join(", ")}`);
+      assert.equal(hooks.length, 2, keys.join(", "));
+      for (const h of hooks) {
+        const sig = h.headers["x-switchboard-signature"];
+        assert.ok(verifySignature(SECRET, typeof sig === "string" ? sig : undefined, h.body), "signed");
+      }
+      const order = hooks.find((h) => !String(h.headers["idempotency-key"]).includes(":disconnect:"));
+      const disconnect = hooks.find((h) => String(h.headers["idempotency-key"]).includes(":disconnect:"));
+      assert.ok(order && disconnect, keys.join(", "));
+      const payload = JSON.parse(order.body) as { data: Record<string, string> };
       assert.equal(payload.data.kunde, "12345");
       assert.equal(payload.data.call_id, inbound.id);
-      assert.ok(hook.headers["idempotency-key"]);
-      const box = await until(
-        "the outbox to record the delivery",
-        () => outboxRows(d.dbPath).find((r) => r.state === "delivered"),
+      // The disconnect flow reports the call's result after hang-up.
+      const after = JSON.parse(disconnect.body) as { data: Record<string, string> };
+      assert.equal(after.data.outcome, "transferred");
+      assert.equal(after.data.agent, "bestellung");
+      assert.equal(after.data.kunde, "12345");
+      const rows = await until(
+        "the outbox to record the deliveries",
+        () => {
+          const r = outboxRows(d.dbPath);
+          return r.length === 2 && r.every((x) => x.state === "delivered") ? r : undefined;
+        },
         10_000,
       );
-      assert.ok(box.attempts >= 2, `the first attempt(s) failed while the CRM was down: ${JSON.stringify(box)}`);
+      assert.ok(
+        rows.every((r) => r.attempts >= 2),
+        `the first attempts failed while the CRM was down: ${JSON.stringify(rows)}`,
+      );
     } finally {
       await new Promise((r) => crm.close(r));
     }

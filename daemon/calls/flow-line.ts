@@ -16,7 +16,7 @@ import { canSpeak, type SpeechEngines } from "../speech/engines.ts";
 import type { CallOutcomes } from "../store/call-outcomes.ts";
 import { bridgeCalls, type CallDeps, type CallSession } from "./call-session.ts";
 import { demoText } from "./demo-texts.ts";
-import { callOutcome } from "./post-call.ts";
+import { callOutcome, disconnectPayload } from "./post-call.ts";
 import { type CallerIo, keypadIo, voiceIo } from "./caller-io.ts";
 import type { QueueDesk } from "./queue-desk.ts";
 import { type HumanTarget, ringHuman } from "./ring-human.ts";
@@ -96,7 +96,12 @@ export async function runFlowLine(call: CallSession, deps: FlowLineDeps): Promis
   } finally {
     io.close();
     for (const e of ctx.events) call.event(e);
-    deps.outcomes.save(callOutcome(ctx, { now: Date.now() }));
+    const outcome = callOutcome(ctx, { now: Date.now() });
+    deps.outcomes.save(outcome);
+    // The disconnect flow of the agent the call ended with: queued in the outbox, nobody waits for it.
+    for (const d of agents.get(ctx.agent)?.config.disconnect ?? [])
+      if (!d.when || d.when.includes(outcome.outcome as (typeof d.when)[number]))
+        void deps.action?.(d.action, disconnectPayload(outcome, ctx.caller), `${call.id}:disconnect:${d.action}`, 0);
   }
   if (ctx.outcome !== "transferred") await call.hangup("box", `flow ${ctx.outcome ?? "ended"}`);
 }

@@ -5,7 +5,7 @@ import { loadScript, simulate } from "../flow/simulator.ts";
 import { CallOutcomes } from "../store/call-outcomes.ts";
 import { CallRecords } from "../store/calls.ts";
 import { openDb } from "../store/db.ts";
-import { callOutcome } from "./post-call.ts";
+import { callOutcome, disconnectPayload } from "./post-call.ts";
 
 const root = new URL("../../", import.meta.url).pathname;
 
@@ -36,4 +36,18 @@ test("a finished flow is stored beside its CDR with transcript, summary, tags, c
   assert.ok(o.transcript.length > 10);
   assert.match(o.leadGrade ?? "", /^[A-E]$/);
   assert.equal(o.window?.id, "business-hours");
+});
+
+test("a disconnect action carries the call's result and slots, never the transcript", async () => {
+  const config = loadConfig(`${root}examples/receptionist.yaml`);
+  const { ctx } = await simulate(config, loadScript(`${root}examples/sim/de-termin.yaml`));
+  const p = disconnectPayload(callOutcome(ctx, { now: 1000 }), ctx.caller);
+  assert.equal(p.outcome, "completed");
+  assert.equal(p.agent, "termine");
+  assert.equal(p.name, "Anna Schmidt");
+  assert.equal(p.intent, "termin");
+  assert.match(p.summary ?? "", /Anna Schmidt/);
+  assert.equal(p.call_id, ctx.callId);
+  assert.ok(!Object.keys(p).includes("transcript"));
+  assert.ok(!Object.values(p).some((v) => v.includes("KI-Assistent")), "no transcript line leaks into the payload");
 });

@@ -47,3 +47,20 @@ export function callOutcome(
     createdAt: opts.now,
   };
 }
+
+/** What a disconnect action carries: the call's result, never the transcript (it stays on the box). */
+export function disconnectPayload(o: Omit<CallOutcome, "status">, caller: string): Record<string, string> {
+  return {
+    ...o.slots,
+    caller,
+    call_id: o.callId,
+    outcome: o.outcome,
+    agent: o.agents.at(-1) ?? "",
+    intent: o.intent ?? "",
+    summary: o.summary,
+    tags: o.tags.join(","),
+    lead_grade: o.leadGrade ?? "",
+    escalation: o.escalation ?? "",
+    transferred_to: o.transferredTo ?? "",
+  };
+}

@@ -67,6 +67,22 @@ export const agentSchema = z
     maxMessageS: z.number().int().min(5).max(600).default(120),
     /** Replaces the template's flow. */
     flow: flowSchema.optional(),
+    /**
+     * Disconnect flow: actions queued after the call when it ended with this agent (summary, outcome, slots, tags and
+     * lead grade go with them), e.g. a CRM entry for every call or a mail for every message. `when` limits it to outcomes.
+     */
+    disconnect: z
+      .array(
+        z
+          .object({
+            action: slug,
+            when: z
+              .array(z.enum(["completed", "transferred", "voicemail", "callback", "abandoned", "hangup"]))
+              .optional(),
+          })
+          .strict(),
+      )
+      .default([]),
   })
   .strict();
 export type AgentConfig = z.infer<typeof agentSchema>;
@@ -91,6 +107,9 @@ export function checkAgent(
   });
   if (a.action !== undefined && !actionIds.has(a.action))
     out.push({ path: ["action"], message: `no action "${a.action}"` });
+  a.disconnect.forEach((d, i) => {
+    if (!actionIds.has(d.action)) out.push({ path: ["disconnect", i, "action"], message: `no action "${d.action}"` });
+  });
   if (!a.flow) {
     if (a.template === "workflow" && a.form.length === 0)
       out.push({ path: ["form"], message: "a workflow agent needs at least one form field" });
