@@ -187,11 +187,16 @@ const acted = (xs: { m: IntentMatch; right: boolean }[], act: number, margin: nu
   return `${pct(right / xs.length)} / ${pct((a.length - right) / xs.length)} (${a.length ? pct(right / a.length) : "-"})`;
 };
 for (const act of [0.15, 0.2, 0.25, 0.3, 0.35])
-  for (const margin of [0, 0.04, 0.08]) {
+  for (const margin of [0, 0.04, 0.08, 0.12]) {
     const oa = oos.filter((m) => m.score >= act && lead(m) >= margin).length;
+    // Per language too: the off-topic budget holds for each language, not only on average.
+    const perLang = LANGS.map((l) => {
+      const xs = OFF_TOPIC[l].map((t) => model.classify(t));
+      return `${l} ${pct(xs.filter((m) => m.score >= act && lead(m) >= margin).length / xs.length)}`;
+    }).join(", ");
     console.log(
       `  act ${act.toFixed(2)} margin ${margin.toFixed(2)}: held-out ${acted(scored, act, margin)}; ` +
-        `cv ${acted(cvScored, act, margin)}; off-topic acted ${pct(oa / oos.length)}`,
+        `cv ${acted(cvScored, act, margin)}; off-topic acted ${pct(oa / oos.length)} (${perLang})`,
     );
   }
 console.log("clarify sweep: share escalated (below clarify) of off-topic vs in-scope (held-out + cv)");

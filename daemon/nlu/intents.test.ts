@@ -204,9 +204,51 @@ test("scores are cosines in 0..1, ranked best first, at most five", () => {
 });
 
 test("two close intents with no lead are clarified, not acted on", () => {
-  // "Termin" alone fits booking and cancelling alike.
-  const m = model.classify("Termin");
+  // "Termin" alone fits both intents, whose examples differ only in the verb.
+  const close = IntentModel.train([
+    { id: "book", examples: ["Termin vereinbaren", "Ich möchte einen Termin vereinbaren"] },
+    { id: "cancel", examples: ["Termin absagen", "Ich möchte einen Termin absagen"] },
+  ]);
+  const m = close.classify("Termin");
   assert.notEqual(m.band, "act", JSON.stringify(m.ranking.slice(0, 2)));
+  // On the line, both appointment intents are the top two.
+  assert.deepEqual(
+    new Set(
+      model
+        .classify("Termin")
+        .ranking.slice(0, 2)
+        .map((r) => r.intent),
+    ),
+    new Set(["appointment_book", "appointment_cancel"]),
+  );
+});
+
+test("words the examples never use still match through the synonym table, inflected or compounded", () => {
+  const cases: [string, string][] = [
+    ["Mein Kassenbon ist falsch", "invoice_question"],
+    ["Die Abrechnungen sind zu hoch", "invoice_question"],
+    ["Sagen Sie meinen Termin bitte ab", "appointment_cancel"],
+    ["Ich will die Buchung stornieren", "appointment_cancel"],
+    ["Wo bleibt meine Sendung?", "order_status"],
+    ["Please transfer me to an agent", "talk_to_human"],
+    ["Is my parcel on its way?", "order_status"],
+    ["I have to call off my visit", "appointment_cancel"],
+    ["我要投诉发票的金额", "invoice_question"],
+  ];
+  for (const [text, intent] of cases) {
+    const m = model.classify(text);
+    assert.equal(m.ranking[0]?.intent, intent, `${text}: ${JSON.stringify(m.ranking.slice(0, 2))}`);
+  }
+});
+
+test("an intent with one example is not scored lower for having only one", () => {
+  const m = IntentModel.train([
+    { id: "hours", examples: ["Wann haben Sie geöffnet?"] },
+    { id: "invoice", examples: ["Rechnung", "Quittung", "Beleg"] },
+  ]);
+  const r = m.classify("Wann haben Sie geöffnet?");
+  assert.equal(r.intent, "hours");
+  assert.ok(Math.abs(r.score - 1) < 1e-9, `the example itself scores 1, got ${r.score}`);
 });
 
 test("the same training gives the same scores, whatever runs in between", () => {

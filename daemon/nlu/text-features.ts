@@ -1,7 +1,12 @@
 // Text features for on-box understanding of what a caller said, in German, English and Chinese, with no model files:
-// words (with umlaut-folded variants, because ASR bundles and people spell "Rückgabe" and "Rueckgabe"), word pairs,
+// words (umlaut-folded, because ASR bundles and people spell "Rückgabe" and "Rueckgabe"), word pairs,
 // character n-grams inside Latin words (German compounds: "Terminabsage" shares n-grams with "Termin absagen") and
-// Chinese character uni- and bigrams (Chinese has no spaces; a bigram is roughly a word).
+// Chinese character uni- and bigrams (Chinese has no spaces; a bigram is roughly a word); light stems (stem.ts),
+// German compound parts (compounds.ts) and phone-line concepts (synonyms.ts), so paraphrases with other word forms
+// and other words for the same thing still meet.
+import { splitCompound } from "./compounds.ts";
+import { type StemLanguage, stemGerman, stems } from "./stem.ts";
+import { ConceptIndex } from "./synonyms.ts";
 
 export type FeatureVector = Map<string, number>;
 export type TextLanguage = "de" | "en" | "zh";
@@ -92,49 +97,155 @@ export function languageOf(text: string): TextLanguage {
   return de >= en && de > 0 ? "de" : en > 0 ? "en" : "de";
 }
 
-// Relative weights of the feature kinds before TF-IDF: whole words are the strongest evidence; n-grams give
-// compounds, inflections and ASR misspellings partial credit without drowning the words (a 10-letter word has 24).
-const W_WORD = 1;
+// Relative weights of the feature kinds before TF-IDF. A word counts as its stem (inflections meet) plus, at half
+// that, its exact form; n-grams give compounds and ASR misspellings partial credit without drowning the words (a
+// 10-letter word has 24). A concept weighs three words: it stands for a whole group of words that mean the same on a
+// phone line, and it is what most paraphrases share with the examples. Measured on bench/nlu-intents.ts, 1 -> 3
+// raised English held-out top-1 by 9 points and cross-validation by 2, and lifted right answers' scores clear of
+// off-topic ones (acted right at the default bands 3 % -> 18 %); 4 and more gained nothing and let more off-topic
+// sentences through. A compound's parts count less than a word said on its own.
+const W_WORD = 0.5;
+const W_STEM = 1;
 const W_PAIR = 0.7;
 const W_GRAM = 0.25;
 const W_HAN1 = 0.5;
 const W_HAN2 = 1;
+const W_CONCEPT = 3;
+const W_PART = 0.7;
 const GRAM_SIZES = [3, 4, 5];
+
+const concepts = new ConceptIndex(foldUmlauts, (w, l) => stems(w, l));
 
 function add(v: FeatureVector, key: string, w: number): void {
   v.set(key, (v.get(key) ?? 0) + w);
 }
 
+export interface FeatureOptions {
+  /**
+   * Known words (umlaut-folded, and their main stems) that German compounds are split into; without it compounds
+   * stay whole. The intent model passes the words of its training examples and of the synonym table.
+   */
+  lexicon?: ReadonlySet<string>;
+}
+
+/** The words of the synonym table, folded and stemmed, as a start for a compound lexicon. */
+export const conceptLexicon = (): string[] => concepts.germanLexicon();
+
+/** The umlaut-folded content words of a text and their main stems: what it adds to a compound lexicon. */
+export function lexiconWords(text: string): string[] {
+  const language = stemLanguage(text);
+  const out: string[] = [];
+  for (const t of tokens(text)) {
+    if (t.han || STOP_WORDS.has(t.text) || t.text.length < 3 || /\d/.test(t.text)) continue;
+    const folded = foldUmlauts(t.text);
+    out.push(folded, stems(folded, language)[0] as string);
+  }
+  return out;
+}
+
+function stemLanguage(text: string): StemLanguage {
+  return languageOf(text) === "de" ? "de" : "en";
+}
+
 /**
  * The feature vector of an utterance (raw weights; the intent model applies IDF). Keys are prefixed by kind:
- * `w:` word, `p:` word pair, `g:` character n-gram of a Latin word, `h:` Han unigram, `hh:` Han bigram.
+ * `w:` word, `s:` stem, `p:` pair of stems, `g:` character n-gram of a Latin word, `c:` concept (synonyms.ts),
+ * `h:` Han unigram, `hh:` Han bigram. A German compound split against `opts.lexicon` adds its parts' stems and
+ * concepts.
  */
-export function textFeatures(text: string): FeatureVector {
+export function textFeatures(text: string, opts: FeatureOptions = {}): FeatureVector {
   const v: FeatureVector = new Map();
+  const language = stemLanguage(text);
+  const { lexicon } = opts;
+  const isKnown = lexicon && ((part: string) => lexicon.has(part) || lexicon.has(stemGerman(part)));
+  // The previous content word's stem (for pairs), and the previous word's stem even if a stop word (for "log in").
   let prev: string | undefined;
+  let prevAny: string | undefined;
+  const verbs: string[] = []; // content words so far, that a separable particle may belong to
   for (const t of tokens(text)) {
     if (t.han) {
-      const cs = [...t.text];
-      for (let i = 0; i < cs.length; i++) {
-        if (!STOP_HAN.has(cs[i])) add(v, `h:${cs[i]}`, W_HAN1);
-        if (i + 1 < cs.length) add(v, `hh:${cs[i]}${cs[i + 1]}`, W_HAN2);
-      }
-      prev = undefined;
+      hanFeatures(v, t.text);
+      prev = prevAny = undefined;
       continue;
     }
-    if (STOP_WORDS.has(t.text)) continue;
-    const word = /^\d+$/.test(t.text) ? "#num" : t.text;
-    const folded = foldUmlauts(word);
-    add(v, `w:${word}`, W_WORD);
-    if (folded !== word) add(v, `w:${folded}`, W_WORD);
-    if (prev !== undefined) add(v, `p:${prev}_${folded}`, W_PAIR);
-    prev = folded;
-    if (folded.length < 3 || word === "#num") continue;
+    const folded = foldUmlauts(t.text);
+    const keys = stems(folded, language);
+    const main = keys[0] as string;
+    const found = new Set<string>();
+    if (language === "en" && prevAny !== undefined) {
+      for (const c of concepts.pair(prevAny, main)) found.add(c);
+      if (prev !== undefined && prev !== prevAny) for (const c of concepts.pair(prev, main)) found.add(c);
+    }
+    if (language === "de" && PARTICLES.has(folded)) joinParticle(v, folded, verbs, isKnown, found);
+    if (STOP_WORDS.has(t.text)) {
+      for (const c of found) add(v, `c:${c}`, W_CONCEPT);
+      prevAny = main;
+      continue;
+    }
+    if (/^\d+$/.test(t.text)) {
+      add(v, "w:#num", W_WORD + W_STEM);
+      prev = prevAny = "#num";
+      continue;
+    }
+    add(v, `w:${folded}`, W_WORD);
+    for (const k of keys) add(v, `s:${k}`, W_STEM / keys.length);
+    if (prev !== undefined) add(v, `p:${prev}_${main}`, W_PAIR);
+    for (const c of wordConcepts(folded, keys, language)) found.add(c);
+    if (isKnown && language === "de")
+      for (const part of splitCompound(folded, isKnown) ?? []) {
+        const partKeys = stems(part, "de");
+        for (const k of partKeys) add(v, `s:${k}`, W_PART / partKeys.length);
+        for (const c of concepts.word(part, partKeys, "de")) found.add(c);
+      }
+    for (const c of found) add(v, `c:${c}`, W_CONCEPT);
+    prev = prevAny = main;
+    verbs.push(folded);
+    if (folded.length < 3) continue;
     const padded = `^${folded}$`;
     for (const n of GRAM_SIZES)
       for (let i = 0; i + n <= padded.length; i++) add(v, `g:${padded.slice(i, i + n)}`, W_GRAM);
   }
   return v;
+}
+
+// German separable verbs put their particle at the end of the clause: "Sagen Sie den Termin bitte ab" means
+// "absagen", "Rufen Sie mich zurück" "zurückrufen". A particle is joined to each earlier word, and a join that is a
+// known word (lexicon or synonym table) counts as that word's stem and concepts.
+const PARTICLES = new Set("ab an auf aus ein mit nach um vor weg zu zurueck durch vorbei heraus rein raus".split(" "));
+
+function joinParticle(
+  v: FeatureVector,
+  particle: string,
+  words: string[],
+  isKnown: ((w: string) => boolean) | undefined,
+  found: Set<string>,
+): void {
+  for (const w of words.slice(-6)) {
+    const joined = particle + w;
+    const keys = stems(joined, "de");
+    const cs = concepts.word(joined, keys, "de");
+    if (cs.length === 0 && !isKnown?.(joined)) continue;
+    add(v, `s:${keys[0]}`, W_PART);
+    for (const c of cs) found.add(c);
+  }
+}
+
+// A short utterance may carry no hint of its language ("transfer please" reads as German), so a word that is not in
+// the guessed language's table is looked up in the other one.
+function wordConcepts(folded: string, keys: string[], language: StemLanguage): string[] {
+  const found = concepts.word(folded, keys, language);
+  if (found.length > 0) return found;
+  const other: StemLanguage = language === "de" ? "en" : "de";
+  return concepts.word(folded, stems(folded, other), other);
+}
+
+function hanFeatures(v: FeatureVector, run: string): void {
+  const cs = [...run];
+  for (let i = 0; i < cs.length; i++) {
+    if (!STOP_HAN.has(cs[i] as string)) add(v, `h:${cs[i]}`, W_HAN1);
+    if (i + 1 < cs.length) add(v, `hh:${cs[i]}${cs[i + 1]}`, W_HAN2);
+  }
+  for (const c of concepts.han(run)) add(v, `c:${c}`, W_CONCEPT);
 }
 
 export const hasHan = (text: string): boolean => HAN.test(text);
