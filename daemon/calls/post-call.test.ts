@@ -36,6 +36,11 @@ test("a finished flow is stored beside its CDR with transcript, summary, tags, c
   assert.ok(o.transcript.length > 10);
   assert.match(o.leadGrade ?? "", /^[A-E]$/);
   assert.equal(o.window?.id, "business-hours");
+  // Each answer of the box carries its decision latency (caller input in -> prompt out); the first prompt has none.
+  const answers = o.transcript.filter((t, i) => t.speaker === "agent" && o.transcript[i - 1]?.speaker === "caller");
+  assert.ok(answers.length >= 3);
+  for (const a of answers) assert.ok(typeof a.latencyMs === "number" && a.latencyMs >= 0, JSON.stringify(a));
+  assert.equal(o.transcript[0]?.latencyMs, undefined);
 });
 
 test("a disconnect action carries the call's result and slots, never the transcript", async () => {

@@ -720,6 +720,8 @@ function defaultRetry(language: string): string {
 
 /** Every prompt and every caller input lands in the call's transcript (masked), whoever asked. */
 function transcribed(io: CallerIo, ctx: CallContext, at: () => number, agent: () => string): CallerIo {
+  /** When the last caller input reached the flow: the next prompt's latency is measured from it. */
+  let heardAt: number | undefined;
   return {
     get language() {
       return io.language;
@@ -734,13 +736,18 @@ function transcribed(io: CallerIo, ctx: CallContext, at: () => number, agent: ()
       return io.pending;
     },
     async say(p, o) {
-      if (p.text) ctx.transcript.push({ atMs: at(), speaker: "agent", agent: agent(), text: maskSensitive(p.text) });
+      if (p.text) {
+        const latencyMs = heardAt === undefined ? undefined : Math.round((performance.now() - heardAt) * 10) / 10;
+        ctx.transcript.push({ atMs: at(), speaker: "agent", agent: agent(), text: maskSensitive(p.text), latencyMs });
+        heardAt = undefined;
+      }
       await io.say(p, o);
     },
     hold: (music) => io.hold(music),
     async next(timeoutMs, signal) {
       const i = await io.next(timeoutMs, signal);
       if (i && i !== "timeout") {
+        heardAt = performance.now();
         if (i.kind === "digit") {
           const last = ctx.transcript[ctx.transcript.length - 1];
           if (last?.speaker === "caller" && last.dtmf !== undefined && last.text === "") last.dtmf += i.digit;

@@ -13,6 +13,8 @@ export interface TranscriptEntry {
   dtmf?: string;
   /** Which agent (flow agent or staff member) spoke. */
   agent?: string;
+  /** The box's answer: ms from the caller's input reaching the flow to this prompt starting (decision latency). */
+  latencyMs?: number;
 }
 
 export interface CallFacts {

@@ -12,7 +12,7 @@ export interface CallOutcome {
   outcome: string;
   transferredTo?: string;
   actions: { action: string; state: string; key: string }[];
-  transcript: { atMs: number; speaker: string; text: string; dtmf?: string; agent?: string }[];
+  transcript: { atMs: number; speaker: string; text: string; dtmf?: string; agent?: string; latencyMs?: number }[];
   summary: string;
   tags: string[];
   leadGrade?: string;
