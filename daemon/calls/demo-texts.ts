@@ -95,3 +95,8 @@ export function spokenWords(language: string, words: CommandWord[]): string {
   const names = WORD_NAMES[language.startsWith("de") ? "de" : "en"];
   return words.map((w) => names[w] ?? w).join(" ");
 }
+
+/** What the box says into dead air (a filler, then "are you there?"), in the call's language. */
+export function deadAirTexts(language: string): { filler: string; areYouThere: string } {
+  return { filler: demoText(language, "filler"), areYouThere: demoText(language, "areYouThere") };
+}

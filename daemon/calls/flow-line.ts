@@ -15,7 +15,7 @@ import { compileAgents, entryAgent } from "../flow/routing.ts";
 import { canSpeak, type SpeechEngines } from "../speech/engines.ts";
 import type { CallOutcomes } from "../store/call-outcomes.ts";
 import { bridgeCalls, type CallDeps, type CallSession } from "./call-session.ts";
-import { demoText } from "./demo-texts.ts";
+import { deadAirTexts } from "./demo-texts.ts";
 import { callOutcome, disconnectPayload } from "./post-call.ts";
 import { type CallerIo, keypadIo, voiceIo } from "./caller-io.ts";
 import type { QueueDesk } from "./queue-desk.ts";
@@ -192,8 +192,4 @@ function queueWait(
     leave: () => ticket.leave(),
     callback: (number) => ticket.callback(number),
   };
-}
-
-function deadAirTexts(language: string): { filler: string; areYouThere: string } {
-  return { filler: demoText(language, "filler"), areYouThere: demoText(language, "areYouThere") };
 }

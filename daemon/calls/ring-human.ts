@@ -3,7 +3,7 @@
 import { canSpeak, type SpeechEngines } from "../speech/engines.ts";
 import { type CallDeps, CallSession } from "./call-session.ts";
 import { voiceIo } from "./caller-io.ts";
-import { demoText } from "./demo-texts.ts";
+import { deadAirTexts } from "./demo-texts.ts";
 
 export type HumanTarget = { sip: string } | { number: string; trunk?: string };
 
@@ -40,7 +40,7 @@ export async function ringHuman(
       human,
       deps.speech,
       { ...deps.config.speech, language: language as CallDeps["config"]["speech"]["language"] },
-      { filler: demoText(language, "filler"), areYouThere: demoText(language, "areYouThere") },
+      deadAirTexts(language),
     );
     await io.say({ text: opts.whisper }, { interruptible: false, fresh: true });
     io.close();
