@@ -101,6 +101,8 @@ export async function startDaemon(config: Config, opts: { dataDir: string; log: 
   outbox.start();
   /** What a call gets when it starts: one config version, its agents (trained once) and its actions. */
   const versionOf = (c: Config) => {
+    // Train the intents first (not during the first call): a broken agent throws here, before anything changed.
+    if (c.routing) agentsFor(c);
     const runAction = bindActions(outbox, c.actions);
     queues.configure(c.queues);
     const callDeps: DemoDeps = { ...deps, config: c };
@@ -114,7 +116,6 @@ export async function startDaemon(config: Config, opts: { dataDir: string; log: 
           queues,
         }
       : undefined;
-    if (flowDeps) agentsFor(c); // train the intents now, not during the first call
     return { config: c, version: configVersion(c), deps: callDeps, flowDeps };
   };
   let current = versionOf(config);
@@ -140,7 +141,6 @@ export async function startDaemon(config: Config, opts: { dataDir: string; log: 
   });
 
   const reload = (next: Config) => {
-    if (next.routing) agentsFor(next); // a broken agent throws here, before anything changed
     const restartNeeded = RESTART_KEYS.filter((k) => JSON.stringify(next[k]) !== JSON.stringify(config[k]));
     // Sections bound at start keep their start values until a restart, so no call sees a half-applied one.
     const effective: Config = { ...next, ...Object.fromEntries(RESTART_KEYS.map((k) => [k, config[k]])) };

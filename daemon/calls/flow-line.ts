@@ -74,9 +74,11 @@ export async function runFlowLine(call: CallSession, deps: FlowLineDeps): Promis
     agent: (id) => agents.get(id),
     action: deps.action ?? (async () => "failed"),
     connect: (to, whisper, o) =>
-      o.mode === "blind"
-        ? blind(call, deps, to, whisper, { timeoutS: o.timeoutS, language, beforeBridge: o.beforeBridge })
-        : connect(call, deps, to, whisper, { timeoutS: o.timeoutS, language, beforeBridge: o.beforeBridge }),
+      (o.mode === "blind" ? blind : connect)(call, deps, to, whisper, {
+        timeoutS: o.timeoutS,
+        language,
+        beforeBridge: o.beforeBridge,
+      }),
     queue: (id, whisper, beforeBridge) => queueWait(call, deps, id, whisper, beforeBridge),
     async voicemail(maxS) {
       await call.play({ tone: { frequencies: [1000], durationMs: 400 } });
@@ -106,6 +108,13 @@ export async function runFlowLine(call: CallSession, deps: FlowLineDeps): Promis
   if (ctx.outcome !== "transferred") await call.hangup("box", `flow ${ctx.outcome ?? "ended"}`);
 }
 
+interface ConnectOptions {
+  timeoutS: number;
+  language: string;
+  /** The customer whisper, said once the human has answered and heard theirs. */
+  beforeBridge: () => Promise<void>;
+}
+
 /**
  * Blind transfer: the caller's side (trunk or PBX) is asked to call the target itself (SIP REFER) and the box leaves
  * the call. A peer that refuses REFER or cannot reach the target gets the attended transfer through the box instead.
@@ -115,7 +124,7 @@ async function blind(
   deps: FlowLineDeps,
   to: HumanTarget,
   whisper: string,
-  o: { timeoutS: number; language: string; beforeBridge: () => Promise<void> },
+  o: ConnectOptions,
 ): Promise<ConnectResult> {
   const target = "sip" in to ? to.sip : to.number;
   const r = await call.refer(target).catch((e: Error) => ({ outcome: "failed" as const, reason: e.message }));
@@ -131,7 +140,7 @@ async function connect(
   deps: FlowLineDeps,
   to: HumanTarget,
   whisper: string,
-  o: { timeoutS: number; language: string; beforeBridge: () => Promise<void> },
+  o: ConnectOptions,
 ): Promise<ConnectResult> {
   const ringback = new AbortController();
   call.signal.addEventListener("abort", () => ringback.abort(), { once: true });

@@ -210,8 +210,7 @@ export class FlowRun {
   }
 
   private async exec(n: FlowNode): Promise<Step> {
-    const say = (text: string, legal = false) =>
-      this.io.say({ text: render(text, this.ctx) }, { interruptible: !legal, fresh: /\{/.test(text) });
+    const say = (text: string, legal = false) => this.sayTemplate(text, { interruptible: !legal });
     switch (n.type) {
       case "say":
         await this.io.say(
@@ -324,6 +323,11 @@ export class FlowRun {
     }
   }
 
+  /** Configured text with `{variables}` filled in; text with variables differs per call, so it is not cached. */
+  private sayTemplate(text: string, o: { interruptible?: boolean } = {}): Promise<void> {
+    return this.io.say({ text: render(text, this.ctx) }, { interruptible: o.interruptible, fresh: /\{/.test(text) });
+  }
+
   /** A turn answered: the miss streak is over. */
   private hit(): void {
     this.ctx.misses = 0;
@@ -391,7 +395,7 @@ export class FlowRun {
       if (route) return { goto: route.goto };
     }
     for (let k = 0; k < attempts; k++) {
-      if (prompt) await this.io.say({ text: render(prompt, this.ctx) }, { fresh: /\{/.test(prompt) });
+      if (prompt) await this.sayTemplate(prompt);
       const turn = await this.turn();
       if (turn === "hangup") return { end: "abandoned" };
       if (turn === "timeout" || turn === "unheard") {
@@ -516,7 +520,7 @@ export class FlowRun {
     }
     const whisper = o.whisper ? render(o.whisper, this.ctx) : whisperText(this.ctx);
     const customerWhisper = async (text: string | undefined) => {
-      if (text) await this.io.say({ text: render(text, this.ctx) }, { interruptible: false, fresh: /\{/.test(text) });
+      if (text) await this.sayTemplate(text, { interruptible: false });
     };
     if ("queue" in to) return this.queue(to.queue, whisper, o.customerWhisper, o.onNoAnswer);
     const label = "number" in to ? `number ${to.number}` : to.sip;
@@ -550,7 +554,7 @@ export class FlowRun {
     const w = this.services.queue(id, whisper, async () => {
       this.io.hold(false);
       const text = customerWhisper ?? cfg?.customerWhisper ?? t.connecting;
-      await this.io.say({ text: render(text, this.ctx) }, { interruptible: false, fresh: /\{/.test(text) });
+      await this.sayTemplate(text, { interruptible: false });
     });
     this.event(`queue ${id}: ${w ? `joined at position ${w.position()}` : "full"}; whisper: ${maskSensitive(whisper)}`);
     if (!w) {
