@@ -284,6 +284,7 @@ async function turnDecision(): Promise<void> {
       },
       settleBargeIn: async () => false,
       setEndpointMode() {},
+      speakAs() {},
       hold() {},
       close() {},
     };

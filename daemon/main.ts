@@ -18,7 +18,7 @@ import { MediaEngine } from "./media/engine.ts";
 import type { Log } from "./ops/log.ts";
 import { type MetricSample, processMetrics, startMetricsServer } from "./ops/metrics.ts";
 import { SipEndpoint } from "./sip/endpoint.ts";
-import { loadSpeechEngines } from "./speech/engines.ts";
+import { loadSpeechEngines, voiceGaps } from "./speech/engines.ts";
 import { ModelStore } from "../models/store.ts";
 import type { InboundCall, SipAddress } from "./sip/types.ts";
 import { CallRecords } from "./store/calls.ts";
@@ -103,6 +103,9 @@ export async function startDaemon(config: Config, opts: { dataDir: string; log: 
   const versionOf = (c: Config) => {
     // Train the intents first (not during the first call): a broken agent throws here, before anything changed.
     if (c.routing) agentsFor(c);
+    // An agent whose language has no installed voice still works (with the default voice): say so at every version.
+    for (const gap of voiceGaps(speech, [...agentsFor(c).values()].map((a) => ({ ...a.config, language: a.language }))))
+      log.warn({ gap }, "agent voice");
     const runAction = bindActions(outbox, c.actions);
     queues.configure(c.queues);
     const callDeps: DemoDeps = { ...deps, config: c };

@@ -6,9 +6,10 @@ import type { AsrResult } from "../speech/types.ts";
 import { SpeechChannel } from "../speech/conversation.ts";
 import { DeadAirMonitor } from "../speech/dead-air.ts";
 import type { EndpointMode } from "../speech/endpointing.ts";
-import type { VoiceEngines } from "../speech/engines.ts";
+import { agentVoice, type VoiceEngines } from "../speech/engines.ts";
 import type { Config } from "../config/schema.ts";
 import type { CallSession } from "./call-session.ts";
+import { deadAirTexts } from "./demo-texts.ts";
 
 export type CallerInput =
   | { kind: "digit"; digit: string }
@@ -50,13 +51,20 @@ export interface CallerIo {
   settleBargeIn(): Promise<boolean>;
   /** Expected answer shape: digit strings get a longer pause allowance before the turn ends. */
   setEndpointMode(mode: EndpointMode): void;
+  /** Another agent takes over: later prompts use the voice it names, or one for its language. */
+  speakAs(language: string, voice?: string): void;
   close(): void;
 }
 
 /** DTMF and recorded prompts only (no TTS voice, or speech turned off). */
 export function keypadIo(call: CallSession, language: string): CallerIo {
   return {
-    language,
+    get language() {
+      return language;
+    },
+    speakAs(next) {
+      language = next;
+    },
     speaks: false,
     understands: false,
     async say(p, o) {
@@ -80,13 +88,19 @@ export function keypadIo(call: CallSession, language: string): CallerIo {
   };
 }
 
-/** The box's own voice and ears: TTS prompts with barge-in, VAD turns (with ASR text), dead-air handling. */
+/**
+ * The box's own voice and ears: TTS prompts with barge-in, VAD turns (with ASR text), dead-air handling. It speaks
+ * `language` with `voice` when that is installed, else with a voice for the language, else the box's default voice.
+ */
 export function voiceIo(
   call: CallSession,
   speech: VoiceEngines,
   cfg: Config["speech"],
-  deadAirTexts: { filler: string; areYouThere: string },
+  opts: { language?: string; voice?: string } = {},
 ): CallerIo {
+  let language: string = opts.language ?? cfg.language;
+  let voice = agentVoice(speech, language, opts.voice);
+  let deadAirSay = deadAirTexts(language);
   const deadAir = new DeadAirMonitor({
     fillerAfterMs: cfg.deadAir.fillerAfterMs,
     idlePromptAfterMs: cfg.deadAir.idlePromptAfterS * 1000,
@@ -100,7 +114,7 @@ export function voiceIo(
     denoiser: speech.denoiser,
     tts: speech.tts,
     cache: speech.cache,
-    voice: speech.voice,
+    voice,
     bargeIn: cfg.bargeIn.enabled ? { minSpeechMs: cfg.bargeIn.minSpeechMs, minDbfs: cfg.bargeIn.minDbfs } : undefined,
     endpointing: cfg.endpointing,
     deadAir,
@@ -137,6 +151,7 @@ export function voiceIo(
     if (o.interruptible !== false) sayAbort = ac;
     bargedIn = false;
     const r = await channel.say(text, {
+      voice,
       cached: !o.fresh,
       // say() arms the barge-in detector for interruptible prompts: with barge-in off no prompt may be.
       interruptible: cfg.bargeIn.enabled && o.interruptible !== false,
@@ -145,8 +160,8 @@ export function voiceIo(
     });
     if (r.outcome === "failed") call.log.warn({ err: r.error }, "speech prompt failed");
   };
-  deadAir.on("filler", () => void say(deadAirTexts.filler, { filler: true }));
-  deadAir.on("areYouThere", () => void say(deadAirTexts.areYouThere));
+  deadAir.on("filler", () => void say(deadAirSay.filler, { filler: true }));
+  deadAir.on("areYouThere", () => void say(deadAirSay.areYouThere));
   deadAir.on("hangup", () => push({ kind: "idle" }));
 
   const onHold = holdMusic(call);
@@ -154,7 +169,14 @@ export function voiceIo(
   deadAir.start();
   let closed = false;
   return {
-    language: cfg.language,
+    get language() {
+      return language;
+    },
+    speakAs(next, preferred) {
+      language = next;
+      voice = agentVoice(speech, next, preferred);
+      deadAirSay = deadAirTexts(next);
+    },
     speaks: true,
     understands: speech.asr !== undefined,
     say: (p, o) => say(p.text, o),

@@ -11,7 +11,7 @@ import { canSpeak, type SpeechEngines } from "../speech/engines.ts";
 import type { Log } from "../ops/log.ts";
 import { bridgeCalls, type CallDeps, CallSession } from "./call-session.ts";
 import { type CallerIo, keypadIo, type Prompt, voiceIo } from "./caller-io.ts";
-import { allDemoTexts, deadAirTexts, type DemoText, demoText, fillReply, spokenWords } from "./demo-texts.ts";
+import { allDemoTexts, type DemoText, demoText, fillReply, spokenWords } from "./demo-texts.ts";
 import { allGatherTexts, gather, type MenuOption } from "./gather.ts";
 import { promptFile, promptTexts } from "./prompts.ts";
 
@@ -39,9 +39,7 @@ export async function runDemoLine(call: CallSession, deps: DemoDeps): Promise<vo
     call.event(`sent dtmf ${demo.sendDigitsOnAnswer}`);
   }
   const language = deps.config.speech.language;
-  const io = canSpeak(deps.speech)
-    ? voiceIo(call, deps.speech, deps.config.speech, deadAirTexts(language))
-    : keypadIo(call, language);
+  const io = canSpeak(deps.speech) ? voiceIo(call, deps.speech, deps.config.speech) : keypadIo(call, language);
   const prompt: PromptOf = (what) => ({
     text: demoText(language, what),
     ...(what in promptTexts ? { file: promptFile(what as keyof typeof promptTexts) } : {}),

@@ -1,6 +1,7 @@
 // What the demo line says when it speaks with the box's own voice (TTS), per language. The WAV prompts in
 // prompts/ are the English fallback for boxes without a TTS voice.
 import type { CommandWord } from "../speech/commands.ts";
+import { textLanguage } from "../flow/text-language.ts";
 import type { PromptName } from "./prompts.ts";
 
 export type DemoText =
@@ -98,5 +99,7 @@ export function spokenWords(language: string, words: CommandWord[]): string {
 
 /** What the box says into dead air (a filler, then "are you there?"), in the call's language. */
 export function deadAirTexts(language: string): { filler: string; areYouThere: string } {
+  // The demo line itself is de/en only; flows in Chinese still get their dead-air sentences.
+  if (textLanguage(language) === "zh") return { filler: "请稍等。", areYouThere: "您还在吗？" };
   return { filler: demoText(language, "filler"), areYouThere: demoText(language, "areYouThere") };
 }

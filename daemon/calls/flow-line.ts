@@ -15,7 +15,6 @@ import { compileAgents, entryAgent } from "../flow/routing.ts";
 import { canSpeak, type SpeechEngines } from "../speech/engines.ts";
 import type { CallOutcomes } from "../store/call-outcomes.ts";
 import { bridgeCalls, type CallDeps, type CallSession } from "./call-session.ts";
-import { deadAirTexts } from "./demo-texts.ts";
 import { callOutcome, disconnectPayload } from "./post-call.ts";
 import { type CallerIo, keypadIo, voiceIo } from "./caller-io.ts";
 import type { QueueDesk } from "./queue-desk.ts";
@@ -30,6 +29,10 @@ export interface FlowLineDeps extends CallDeps {
   /** Queue an action in the outbox and wait for its first delivery; absent = actions are not configured. */
   action?: FlowServices["action"];
   queues: QueueDesk;
+  /** Questions an FAQ agent could not answer go to the web page's knowledge queue. */
+  unanswered?: (q: { callId: string; agent: string; language: string; text: string; askedAt: number }) => void;
+  /** The live view of calls (dashboard): which agent has the call now. */
+  live?: { setAgent(callId: string, agent: string): void };
 }
 
 /** Compiled agents per config object: one training of the intents per config version, shared by its calls. */
@@ -43,21 +46,22 @@ export function agentsFor(config: Config): Map<string, CompiledAgent> {
   return m;
 }
 
-export async function runFlowLine(call: CallSession, deps: FlowLineDeps): Promise<void> {
+/**
+ * Run the flow for an answered call. The time window of its DID picks the agent, unless `opts.agent` names one (a
+ * test call from the web page talks to the agent the admin chose).
+ */
+export async function runFlowLine(call: CallSession, deps: FlowLineDeps, opts: { agent?: string } = {}): Promise<void> {
   const config = deps.config;
   const agents = deps.agents();
-  const entry = entryAgent(config, call.did, new Date());
+  const entry = opts.agent
+    ? { agent: opts.agent, window: "test-call", reason: `test call to agent ${opts.agent}` }
+    : entryAgent(config, call.did, new Date());
   const agent = agents.get(entry.agent);
   if (!agent) throw new Error(`time window ${entry.window} names unknown agent ${entry.agent}`);
   call.event(`time window ${entry.reason}`);
   const language = agent.language;
   const io: CallerIo = canSpeak(deps.speech)
-    ? voiceIo(
-        call,
-        deps.speech,
-        { ...config.speech, language: language as Config["speech"]["language"] },
-        deadAirTexts(language),
-      )
+    ? voiceIo(call, deps.speech, config.speech, { language, voice: agent.config.voice })
     : keypadIo(call, language);
   const ctx = newContext({
     callId: call.id,
@@ -68,6 +72,7 @@ export async function runFlowLine(call: CallSession, deps: FlowLineDeps): Promis
     now: Date.now(),
   });
   ctx.window = { id: entry.window, reason: entry.reason };
+  deps.live?.setAgent(call.id, agent.config.id);
   const services: FlowServices = {
     now: () => new Date(),
     timeZone: config.routing?.timeZone ?? "Europe/Berlin",
@@ -76,7 +81,7 @@ export async function runFlowLine(call: CallSession, deps: FlowLineDeps): Promis
     connect: (to, whisper, o) =>
       (o.mode === "blind" ? blind : connect)(call, deps, to, whisper, {
         timeoutS: o.timeoutS,
-        language,
+        language: ctx.language,
         beforeBridge: o.beforeBridge,
       }),
     queue: (id, whisper, beforeBridge) => queueWait(call, deps, id, whisper, beforeBridge),
@@ -92,6 +97,9 @@ export async function runFlowLine(call: CallSession, deps: FlowLineDeps): Promis
     },
     record: () => call.startRecording(),
     recordingEnabled: config.recording.calls,
+    agentChanged: (id) => deps.live?.setAgent(call.id, id),
+    unanswered: (text) =>
+      deps.unanswered?.({ callId: call.id, agent: ctx.agent, language: ctx.language, text, askedAt: Date.now() }),
   };
   try {
     await new FlowRun(io, services, ctx, agent).run();

@@ -37,6 +37,7 @@ class ScriptedCaller implements CallerIo {
   setEndpointMode(m: EndpointMode) {
     this.modes.push(m);
   }
+  speakAs() {}
   close() {}
 }
 

@@ -6,6 +6,7 @@
 import type { AsrResult } from "../speech/types.ts";
 import { type CommandWord, type CommandWords, commandWords, digitsOf, isDigit, yesNoOf } from "../speech/commands.ts";
 import type { CallerInput, CallerIo, Prompt } from "./caller-io.ts";
+import { textsFor } from "../flow/text-language.ts";
 
 export interface MenuOption {
   id: string;
@@ -75,10 +76,18 @@ const TEXTS = {
     yes: "yes",
     no: "no",
   },
+  zh: {
+    noInput: "我没有听到声音。",
+    noMatch: "抱歉，我没有听懂。",
+    again: "请再说一遍。",
+    confirm: "我听到的是{x}，对吗？",
+    yes: "是",
+    no: "不是",
+  },
 };
 
 export function gatherTexts(language: string): (typeof TEXTS)["de"] {
-  return language.startsWith("de") ? TEXTS.de : TEXTS.en;
+  return textsFor(language, TEXTS);
 }
 
 /** Every fixed sentence gather may say (the prompt cache synthesizes them at start). */

@@ -3,7 +3,6 @@
 import { canSpeak, type SpeechEngines } from "../speech/engines.ts";
 import { type CallDeps, CallSession } from "./call-session.ts";
 import { voiceIo } from "./caller-io.ts";
-import { deadAirTexts } from "./demo-texts.ts";
 
 export type HumanTarget = { sip: string } | { number: string; trunk?: string };
 
@@ -15,7 +14,15 @@ export interface RingDeps extends CallDeps {
 export async function ringHuman(
   to: HumanTarget,
   deps: RingDeps,
-  opts: { whisper: string; timeoutS: number; signal: AbortSignal; linkedTo?: string; language?: string },
+  opts: {
+    whisper: string;
+    timeoutS: number;
+    signal: AbortSignal;
+    linkedTo?: string;
+    /** The whisper is said in this language, with this voice (the caller's agent's). */
+    language?: string;
+    voice?: string;
+  },
 ): Promise<CallSession | undefined> {
   const target = "sip" in to ? to.sip : to.number;
   let human: CallSession;
@@ -36,12 +43,7 @@ export async function ringHuman(
   }
   if (canSpeak(deps.speech) && opts.whisper) {
     const language = opts.language ?? deps.config.speech.language;
-    const io = voiceIo(
-      human,
-      deps.speech,
-      { ...deps.config.speech, language: language as CallDeps["config"]["speech"]["language"] },
-      deadAirTexts(language),
-    );
+    const io = voiceIo(human, deps.speech, deps.config.speech, { language, voice: opts.voice });
     await io.say({ text: opts.whisper }, { interruptible: false, fresh: true });
     io.close();
     human.event(`whisper played: ${opts.whisper}`);

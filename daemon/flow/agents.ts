@@ -4,6 +4,7 @@
 import { z } from "zod";
 import { intentBandsSchema } from "../nlu/intents.ts";
 import { slotSpecSchema } from "../nlu/slots.ts";
+import { textsFor } from "./text-language.ts";
 import {
   type Flow,
   type FlowNode,
@@ -43,6 +44,9 @@ export const agentSchema = z
     template: z.enum(["operator", "workflow", "voicemail", "faq", "human"]),
     /** Default: speech.language. */
     language: agentLanguage.optional(),
+    /** TTS voice id: "de-DE", "en-US", "en-GB" (Pico) or an installed neural voice's bundle name. Default: the
+     * installed voice for the agent's language (neural before Pico), else the box's default voice. */
+    voice: z.string().min(1).max(128).optional(),
     formality: z.enum(["sie", "du"]).default("sie"),
     greeting: sayText.optional(),
     /** EU AI Act Art. 50: callers are told they talk to an AI in the first turn. Default: a built-in sentence. */
@@ -159,10 +163,26 @@ const TEXTS = {
     connecting: "One moment, I will connect you.",
     bye: "Goodbye.",
   },
+  zh: {
+    greeting: "您好，这里是智能助理。请问有什么可以帮您？",
+    disclosure: "您正在与人工智能助理通话。",
+    concern: "请问是什么事情？",
+    clarify: "抱歉，我没有听清楚。请问是什么事情？",
+    confirmForm: "我记录的是：{summary}。对吗？",
+    done: "谢谢，已经办好了。",
+    pending: "谢谢。我已经记录了所有信息，我们会尽快联系您。",
+    voicemail: "请在提示音后留言。",
+    name: "请问您贵姓？",
+    callbackNumber: "我们应该拨打哪个号码给您回电？",
+    faqAsk: "请问您想了解什么？",
+    faqMore: "还有其他可以帮您的吗？",
+    connecting: "请稍等，正在为您转接。",
+    bye: "再见。",
+  },
 };
 
 export function agentTexts(language: string): Texts {
-  return language.startsWith("de") ? TEXTS.de : TEXTS.en;
+  return textsFor(language, TEXTS);
 }
 
 /** The flow an agent runs: its own, or the one its template builds from the parameters. */

@@ -1,6 +1,7 @@
 // What a flow knows about its call and carries from agent to agent (and to the human on a transfer): who calls,
 // the concern, the captured slots, the transcript so far. Text templates read from it ("{name}", "{summary}").
 import type { TranscriptEntry } from "../nlu/summary.ts";
+import { textsFor } from "./text-language.ts";
 
 export interface CallContext {
   callId: string;
@@ -82,16 +83,22 @@ export function render(text: string, ctx: CallContext): string {
 
 /** What the human hears before being connected: who calls, why, what was captured. */
 export function whisperText(ctx: CallContext): string {
-  const de = ctx.language.startsWith("de");
-  const parts = [de ? `Anruf von ${spaced(ctx.caller, de)}.` : `Call from ${spaced(ctx.caller, de)}.`];
-  if (ctx.intent) parts.push(de ? `Anliegen: ${ctx.intent}.` : `Concern: ${ctx.intent}.`);
+  const w = textsFor(ctx.language, WHISPER);
+  const parts = [`${w.from} ${spaced(ctx.caller, w.unknown)}.`];
+  if (ctx.intent) parts.push(`${w.concern} ${ctx.intent}.`);
   const s = slotSummary(ctx);
-  if (s) parts.push(de ? `Erfasst: ${s}.` : `Captured: ${s}.`);
-  if (ctx.escalation) parts.push(de ? `Grund: ${ctx.escalation}.` : `Reason: ${ctx.escalation}.`);
+  if (s) parts.push(`${w.captured} ${s}.`);
+  if (ctx.escalation) parts.push(`${w.reason} ${ctx.escalation}.`);
   return parts.join(" ");
 }
 
-function spaced(number: string, de: boolean): string {
-  if (!number) return de ? "unbekannt" : "unknown";
+const WHISPER = {
+  de: { from: "Anruf von", concern: "Anliegen:", captured: "Erfasst:", reason: "Grund:", unknown: "unbekannt" },
+  en: { from: "Call from", concern: "Concern:", captured: "Captured:", reason: "Reason:", unknown: "unknown" },
+  zh: { from: "来电号码", concern: "事由：", captured: "已记录：", reason: "原因：", unknown: "未知" },
+};
+
+function spaced(number: string, unknown: string): string {
+  if (!number) return unknown;
   return /^\+?\d+$/.test(number) ? number.replace(/\d/g, "$& ").trim() : number;
 }

@@ -14,6 +14,7 @@ import { type AgentConfig, agentTexts } from "./agents.ts";
 import { type CallContext, render, whisperText } from "./call-context.ts";
 import type { Flow, FlowNode, TransferTarget } from "./nodes.ts";
 import { type QueueConfig, positionText, queueTexts } from "./queues.ts";
+import { textsFor } from "./text-language.ts";
 
 export interface CompiledAgent {
   config: AgentConfig;
@@ -66,6 +67,10 @@ export interface FlowServices {
   record(): void;
   /** The box records calls at all (recording.calls); without it no consent is asked. */
   readonly recordingEnabled: boolean;
+  /** Another agent has the call now (the dashboard's live view). */
+  agentChanged?(agent: string): void;
+  /** An FAQ agent had no answer to this question (masked text). */
+  unanswered?(text: string): void;
 }
 
 type Step = { goto?: string; end?: CallContext["outcome"] };
@@ -87,6 +92,13 @@ const TEXTS = {
     offer: "To leave a message press 1, for a call back press 2.",
     callbackDone: "Fine, we will call you back on {callback}.",
     repeatedEscalation: "Let me put you through to a person.",
+  },
+  zh: {
+    consent: "我们可以为本次通话录音吗？同意请说“是”或按1，不同意请说“不”或按2。",
+    noHuman: "抱歉，目前没有工作人员可以接听。我已经记下了您的信息。",
+    offer: "留言请按1，需要回电请按2。",
+    callbackDone: "好的，我们会拨打{callback}给您回电。",
+    repeatedEscalation: "我为您转接人工服务。",
   },
 };
 
@@ -121,7 +133,7 @@ export class FlowRun {
   }
 
   private get t() {
-    return this.ctx.language.startsWith("de") ? TEXTS.de : TEXTS.en;
+    return textsFor(this.ctx.language, TEXTS);
   }
 
   /** The whole call: compliance first, then agent after agent until a hang-up, transfer or the flow's end. */
@@ -148,6 +160,12 @@ export class FlowRun {
         this.agent = next;
         this.ctx.agent = next.config.id;
         this.ctx.agents.push(next.config.id);
+        this.services.agentChanged?.(next.config.id);
+        // The next agent speaks its own language with its own voice (and the box's sentences follow it).
+        if (next.language !== this.ctx.language || next.config.voice) {
+          this.ctx.language = next.language;
+          this.io.speakAs(next.language, next.config.voice);
+        }
       }
       agentId = await this.runAgent();
     }
@@ -410,8 +428,11 @@ export class FlowRun {
       const route = m?.intent ? n.routes.find((r) => r.intent === m.intent) : undefined;
       // An FAQ agent asked something its knowledge does not cover hands over at once instead of asking again.
       const a = this.agent.config;
-      if (a.template === "faq" && a.escalation.outOfKnowledge && m?.band === "escalate")
-        throw new Escalate("question outside the knowledge base");
+      if (a.template === "faq" && m?.band === "escalate") {
+        // The knowledge queue of the web page: admins see what callers asked and can add an answer.
+        this.services.unanswered?.(maskSensitive(turn.text));
+        if (a.escalation.outOfKnowledge) throw new Escalate("question outside the knowledge base");
+      }
       if (m && route && m.band === "act") {
         // The call's concern is what the caller first came for; later intents (an FAQ entry) refine it.
         this.ctx.intent ??= m.intent;
@@ -719,7 +740,7 @@ function condition(n: Extract<FlowNode, { type: "condition" }>, ctx: CallContext
 }
 
 function defaultRetry(language: string): string {
-  return language.startsWith("de") ? "Das hat nicht gepasst." : "That did not work.";
+  return textsFor(language, { de: "Das hat nicht gepasst.", en: "That did not work.", zh: "这个不对。" });
 }
 
 /** Every prompt and every caller input lands in the call's transcript (masked), whoever asked. */
@@ -748,6 +769,7 @@ function transcribed(io: CallerIo, ctx: CallContext, at: () => number, agent: ()
       await io.say(p, o);
     },
     hold: (music) => io.hold(music),
+    speakAs: (language, voice) => io.speakAs(language, voice),
     async next(timeoutMs, signal) {
       const i = await io.next(timeoutMs, signal);
       if (i && i !== "timeout") {

@@ -3,6 +3,7 @@
 // the humans who take the queue's calls; how they are rung lives in calls/call-queue.ts.
 import { z } from "zod";
 import { sayText, slug } from "./nodes.ts";
+import { textsFor } from "./text-language.ts";
 
 export const queueMemberSchema = z.union([
   z.object({ sip: z.string().regex(/^sips?:[^\s]+$/i, "a sip: URI") }).strict(),
@@ -58,10 +59,19 @@ const TEXTS = {
     outbound: "This is your call back. Connecting you now.",
     full: "Too many callers are waiting right now.",
   },
+  zh: {
+    entered: "所有工作人员都在通话中。您排在第{position}位，请稍候。",
+    position: "您排在第{position}位。",
+    next: "下一位就是您。",
+    callbackOffer: "如需回电，请按1。您的排队位置会保留。",
+    connecting: "现在为您接通。",
+    outbound: "这是给您的回电，现在为您接通。",
+    full: "目前等候的来电太多。",
+  },
 };
 
 export function queueTexts(language: string): (typeof TEXTS)["de"] {
-  return language.startsWith("de") ? TEXTS.de : TEXTS.en;
+  return textsFor(language, TEXTS);
 }
 
 /** "Position 1" reads as "you are next". */

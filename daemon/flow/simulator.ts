@@ -113,8 +113,14 @@ export async function simulate(config: Config, script: SimScript): Promise<SimRe
   });
   let over = false;
   let held: SimQueue | undefined;
+  let language = agent.language;
   const io: CallerIo = {
-    language: agent.language,
+    get language() {
+      return language;
+    },
+    speakAs(next) {
+      language = next;
+    },
     speaks: true,
     understands: true,
     async say(p) {

@@ -9,7 +9,7 @@ import { ModelStore } from "../../models/store.ts";
 import { needModel, sharedModelsDir } from "../../models/testing/shared-models.ts";
 import { speechSchema } from "../config/schema.ts";
 import { silentLog } from "../ops/log.ts";
-import { loadSpeechEngines } from "./engines.ts";
+import { agentVoice, canSpeak, loadSpeechEngines, voiceGaps } from "./engines.ts";
 
 const tmp = mkdtempSync(join(tmpdir(), "switchboard-engines-"));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -31,7 +31,8 @@ test("shared models on a search path: Silero VAD, Pico in the configured languag
   const s = setup([sharedModelsDir], { language: "en-GB" });
   const e = await loadSpeechEngines(s.cfg, { ...s, builtinVadPath: null });
   assert.match(e.status.vad, /^silero-vad .*search-path/);
-  assert.match(e.status.tts, /svox-pico en-GB/);
+  // Every Pico voice is loaded (agents may speak another language); the default is the configured one.
+  assert.match(e.status.tts, /svox-pico de-DE\/en-US\/en-GB/);
   assert.equal(e.voice, "en-GB");
   assert.ok(e.vad && e.bargeInVad && e.cache, "VAD, barge-in VAD and prompt cache exist");
   assert.equal(e.asr, undefined);
@@ -39,6 +40,34 @@ test("shared models on a search path: Silero VAD, Pico in the configured languag
   // The cache really synthesizes with that voice.
   const pcm = await e.cache.get(e.voice as string, "Good morning.");
   assert.ok(pcm.length > 8000, `${pcm.length} samples`);
+});
+
+test("agents get the voice they name, else one of their language, else the default; gaps are named", async (t) => {
+  if (!needModel(t, "svox-pico", pico) || !needModel(t, "silero-vad", silero)) return;
+  const s = setup([sharedModelsDir], { language: "de-DE" });
+  const e = await loadSpeechEngines(s.cfg, { ...s, builtinVadPath: null });
+  assert.ok(canSpeak(e));
+  assert.equal(agentVoice(e, "de-DE"), "de-DE");
+  assert.equal(agentVoice(e, "en-US"), "en-US");
+  assert.equal(agentVoice(e, "en-US", "en-GB"), "en-GB", "a named voice wins over the language's");
+  assert.equal(agentVoice(e, "zh-CN"), "de-DE", "no Chinese voice here: the box's default");
+  assert.equal(agentVoice(e, "en-US", "piper:missing"), "en-US", "a voice that is not installed: the language's");
+  assert.deepEqual(
+    voiceGaps(e, [
+      { id: "front", language: "de-DE" },
+      { id: "china", language: "zh-CN" },
+      { id: "brit", language: "en-GB", voice: "piper:missing" },
+    ]),
+    [
+      "agent china: no zh-CN voice installed; it speaks with the default voice de-DE",
+      "agent brit: voice piper:missing is not installed (have de-DE, en-US, en-GB)",
+    ],
+  );
+  // Each voice really speaks its own language through the one Tts.
+  const de = await e.cache.get("de-DE", "Guten Morgen.");
+  const en = await e.cache.get("en-US", "Good morning.");
+  assert.ok(de.length > 4000 && en.length > 4000);
+  assert.notDeepEqual(de.subarray(0, 4000), en.subarray(0, 4000));
 });
 
 test("no model anywhere: the npm-shipped Silero is used after its checksum matches the catalog", async () => {

@@ -17,6 +17,7 @@ import { PromptCache } from "./prompt-cache.ts";
 import { type AsrBundle, createAsr } from "./sherpa-asr.ts";
 import { SherpaTts, type SherpaTtsBundle } from "./sherpa-tts.ts";
 import { SileroVad } from "./silero-vad.ts";
+import { pickVoice, TtsVoices } from "./tts-voices.ts";
 import type { Asr, Denoiser, Tts, Vad } from "./types.ts";
 
 export interface SpeechEngines {
@@ -26,7 +27,7 @@ export interface SpeechEngines {
   bargeInVad?: Vad;
   denoiser?: Denoiser;
   tts?: Tts;
-  /** TTS voice for config.language. */
+  /** Default TTS voice: the one for config.language. Agents in other languages use agentVoice(). */
   voice?: string;
   asr?: Asr;
   cache?: PromptCache;
@@ -39,6 +40,34 @@ export type VoiceEngines = SpeechEngines & Required<Pick<SpeechEngines, "vad" | 
 
 export function canSpeak(s: SpeechEngines | undefined): s is VoiceEngines {
   return s?.vad !== undefined && s.tts !== undefined && s.voice !== undefined && s.cache !== undefined;
+}
+
+/** Languages agents can speak; each gets a voice at start when one is installed. */
+export const VOICE_LANGUAGES = ["de-DE", "en-US", "en-GB", "zh-CN"] as const;
+
+/**
+ * The voice an agent speaks with: the one it names, else one for its language, else the box's default voice (a
+ * language without an installed voice is reported by voiceGaps at start and on reload).
+ */
+export function agentVoice(speech: VoiceEngines, language: string, preferred?: string): string {
+  return pickVoice(speech.tts.voices, language, preferred)?.id ?? speech.voice;
+}
+
+/** Why agents would not get the voice they ask for, one line each (for the log, check-config and the web page). */
+export function voiceGaps(
+  speech: SpeechEngines,
+  agents: readonly { id: string; language: string; voice?: string }[],
+): string[] {
+  const voices = speech.tts?.voices;
+  if (!voices) return [];
+  const out: string[] = [];
+  for (const a of agents) {
+    if (a.voice && !voices.some((v) => v.id === a.voice))
+      out.push(`agent ${a.id}: voice ${a.voice} is not installed (have ${voices.map((v) => v.id).join(", ")})`);
+    else if (!pickVoice(voices, a.language, a.voice))
+      out.push(`agent ${a.id}: no ${a.language} voice installed; it speaks with the default voice ${speech.voice}`);
+  }
+  return out;
 }
 
 export interface LoadSpeechOptions {
@@ -103,27 +132,35 @@ export async function loadSpeechEngines(cfg: SpeechConfig, o: LoadSpeechOptions)
 
   const language = cfg.language;
   out.tts = await attempt<Tts>("tts", async () => {
-    // A neural voice an operator installed wins over the embedded Pico voice.
-    const neural = await o.store.resolve("tts", { language, engine: "sherpa-onnx-vits" });
-    if (neural) {
-      const bundle = {
-        ...engineOptions(neural),
-        dir: neural.dir,
-        id: neural.manifest.name,
-        language,
-      } as SherpaTtsBundle;
-      return [new SherpaTts({ bundles: [bundle] }), `${neural.manifest.name} ${neural.manifest.version}`];
+    // Every language an agent may speak gets its voice at start: an installed neural voice wins over Pico's.
+    const engines: Tts[] = [];
+    const names: string[] = [];
+    const neural: SherpaTtsBundle[] = [];
+    for (const lang of VOICE_LANGUAGES) {
+      const b = await o.store.resolve("tts", { language: lang, engine: "sherpa-onnx-vits" });
+      if (!b || neural.some((n) => n.id === b.manifest.name)) continue;
+      // The voice's own language (an en-GB bundle found for en-US stays en-GB).
+      const own = b.manifest.languages.find((l) => l !== "*" && l.split("-")[0] === lang.split("-")[0]) ?? lang;
+      neural.push({ ...engineOptions(b), dir: b.dir, id: b.manifest.name, language: own } as SherpaTtsBundle);
+      names.push(`${b.manifest.name} ${b.manifest.version}`);
     }
-    const pico = await o.store.resolve("tts", { language, engine: "svox-pico" });
+    if (neural.length) engines.push(new SherpaTts({ bundles: neural }));
+    const pico =
+      (await o.store.resolve("tts", { language, engine: "svox-pico" })) ??
+      (await o.store.resolve("tts", { engine: "svox-pico" }));
     const langDir =
       cfg.picoLangDir ?? pico?.dir ?? (existsSync(DEBIAN_PICO_LANG_DIR) ? DEBIAN_PICO_LANG_DIR : undefined);
-    if (!langDir) return undefined;
-    const tts = await PicoTts.create({ langDir, voices: [language] });
-    return [tts, `svox-pico ${language} (${langDir})`];
+    if (langDir) {
+      // Every Pico voice whose lingware is there (de-DE, en-US, en-GB): about 1.5 MB of lingware each.
+      const tts = await PicoTts.create({ langDir });
+      engines.push(tts);
+      names.push(`svox-pico ${tts.voices.map((v) => v.id).join("/")} (${langDir})`);
+    }
+    if (!engines.length) return undefined;
+    return [new TtsVoices(engines), names.join(", ")];
   });
   if (out.tts) {
-    const voice = out.tts.voices.find((v) => v.language === language) ?? out.tts.voices[0];
-    out.voice = voice?.id;
+    out.voice = (pickVoice(out.tts.voices, language) ?? out.tts.voices[0])?.id;
     out.cache = new PromptCache({
       dir: join(o.dataDir, "prompt-cache"),
       tts: out.tts,
