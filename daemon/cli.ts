@@ -146,7 +146,7 @@ async function start(args: string[]): Promise<number> {
   const { startDaemon } = await import("./main.ts");
   let daemon: Awaited<ReturnType<typeof startDaemon>>;
   try {
-    daemon = await startDaemon(config, { dataDir: values.data ?? config.dataDir, log });
+    daemon = await startDaemon(config, { dataDir: values.data ?? config.dataDir, log, configFile: values.config });
   } catch (e) {
     log.fatal({ err: (e as Error).message }, "start failed");
     console.error(`switchboard: ${(e as Error).message}`);

@@ -24,10 +24,21 @@ import type { InboundCall, SipAddress } from "./sip/types.ts";
 import { CallRecords } from "./store/calls.ts";
 import { closeDb, openDb } from "./store/db.ts";
 import { applyRetention } from "./store/retention.ts";
+import { webRoutes } from "./web/routes.ts";
+import { type DaemonWebDeps, daemonRoutes } from "./web/daemon-routes.ts";
+import { EventHub, hubMetrics } from "./web/live-events.ts";
+import { engineAddressFor, isBrowserTarget, Softphone } from "./web/softphone/softphone.ts";
+import { TrunkStates, wireLiveEvents } from "./web/live-wiring.ts";
+import { HealthMonitor } from "./ops/health.ts";
+import { logRingOf } from "./ops/log.ts";
+import { UnansweredQuestions } from "./store/unanswered.ts";
+import { type RunningWebServer, startWebServer } from "./web/server.ts";
 
 export interface RunningDaemon {
   sip: SipAddress[];
   metricsUrl?: string;
+  /** The admin web page (HTTPS), when enabled. */
+  webUrl?: string;
   /**
    * Apply a new config to calls that start from now on (routing, agents, flows, actions, queues, demo); running calls
    * keep the version they started with. Parts bound at start (listeners, media, store, models) need a restart: they
@@ -50,6 +61,7 @@ const RESTART_KEYS = [
   "speech",
   "recording",
   "limits",
+  "web",
 ] as const;
 
 /** A short content hash: the config version a call ran with, in its record. */
@@ -57,7 +69,10 @@ export function configVersion(c: Config): string {
   return createHash("sha256").update(JSON.stringify(c)).digest("hex").slice(0, 12);
 }
 
-export async function startDaemon(config: Config, opts: { dataDir: string; log: Log }): Promise<RunningDaemon> {
+export async function startDaemon(
+  config: Config,
+  opts: { dataDir: string; log: Log /** The YAML file (the web page edits it). */; configFile?: string },
+): Promise<RunningDaemon> {
   const { log } = opts;
   const dataDir = resolve(opts.dataDir);
   const db = openDb(join(dataDir, "switchboard.db"));
@@ -83,6 +98,14 @@ export async function startDaemon(config: Config, opts: { dataDir: string; log: 
   const media = await MediaEngine.start({ media: config.media, log: log.child({ part: "media" }) });
   const sip = new SipEndpoint({ sip: config.sip, trunks: config.trunks, log: log.child({ part: "sip" }) });
   const registry = new CallRegistry(config.limits.maxCalls);
+  // Live state for the web page (calls, queues, trunks, health) and its softphone: browsers are call legs too.
+  const hub = new EventHub({ userGone: (user) => softphone.userLeft(user) });
+  const softphone = new Softphone({
+    publish: (event, data, o) => hub.publish(event, data, o),
+    log: log.child({ part: "softphone" }),
+    engineAddress: engineAddressFor(config.media.rtpAddress),
+    hasAgent: (id) => agentsFor(current.config).has(id),
+  });
   const deps: DemoDeps = {
     config,
     media,
@@ -91,20 +114,25 @@ export async function startDaemon(config: Config, opts: { dataDir: string; log: 
     recordingsDir: config.recording.dir ? resolve(config.recording.dir) : join(dataDir, "recordings"),
     voicemailDir,
     speech,
-    dial: (o) => sip.invite(o),
+    // Staff browsers ("browser:NAME") are rung by the softphone, everything else through SIP.
+    dial: (o) => (isBrowserTarget(o.target) ? softphone.dial(o) : sip.invite(o)),
   };
 
   // Actions of every config version go through one durable outbox: at-least-once, retried, never lost on restart.
   const outbox = new Outbox(db, { log: log.child({ part: "outbox" }), ...config.store.outbox });
   const outcomes = new CallOutcomes(db);
   const queues = new QueueDesk(() => deps, log.child({ part: "queues" }));
+  const unanswered = new UnansweredQuestions(db);
   outbox.start();
   /** What a call gets when it starts: one config version, its agents (trained once) and its actions. */
   const versionOf = (c: Config) => {
     // Train the intents first (not during the first call): a broken agent throws here, before anything changed.
     if (c.routing) agentsFor(c);
     // An agent whose language has no installed voice still works (with the default voice): say so at every version.
-    for (const gap of voiceGaps(speech, [...agentsFor(c).values()].map((a) => ({ ...a.config, language: a.language }))))
+    for (const gap of voiceGaps(
+      speech,
+      [...agentsFor(c).values()].map((a) => ({ ...a.config, language: a.language })),
+    ))
       log.warn({ gap }, "agent voice");
     const runAction = bindActions(outbox, c.actions);
     queues.configure(c.queues);
@@ -117,20 +145,41 @@ export async function startDaemon(config: Config, opts: { dataDir: string; log: 
           agents: () => agentsFor(c),
           action: runAction,
           queues,
+          live: registry,
+          unanswered: (q) => void unanswered.record(q),
         }
       : undefined;
     return { config: c, version: configVersion(c), deps: callDeps, flowDeps };
   };
   let current = versionOf(config);
 
+  // A test call from the web page talks to the agent the admin picked, not the one routing would pick.
+  softphone.on("call", (leg, agentId) => {
+    const v = current;
+    if (!v.flowDeps) return leg.reject(404, "no agents configured");
+    const flowDeps = v.flowDeps;
+    const startedAt = Date.now();
+    CallSession.answer(leg, flowDeps).then(
+      (call) => {
+        registry.add(call, { startedAt });
+        call.event(`config version ${v.version}`);
+        runFlowLine(call, flowDeps, { agent: agentId })
+          .catch((e: Error) => call.log.error({ err: e.message, stack: e.stack }, "call app failed"))
+          .finally(() => void call.hangup("box", "app finished"));
+      },
+      (e: Error) => log.info({ err: e.message }, "test call not answered"),
+    );
+  });
+
   sip.on("call", (leg: InboundCall) => {
     registry.offered++;
+    const offeredAt = Date.now();
     const v = current; // this call keeps this version whatever is reloaded meanwhile
     const refused = registry.admission();
     if (refused) return CallSession.refuse(leg, v.deps, refused.status, refused.reason);
     CallSession.answer(leg, v.flowDeps ?? v.deps).then(
       (call) => {
-        registry.add(call);
+        registry.add(call, { startedAt: offeredAt });
         call.event(`config version ${v.version}`);
         (v.flowDeps ? runFlowLine(call, v.flowDeps) : runDemoLine(call, v.deps))
           .catch((e: Error) => call.log.error({ err: e.message, stack: e.stack }, "call app failed"))
@@ -155,6 +204,9 @@ export async function startDaemon(config: Config, opts: { dataDir: string; log: 
   // Registration states are logged by the SIP layer itself (sip/registration.ts).
   let sipAddresses: SipAddress[];
   let metrics: { server: Server; url: string } | undefined;
+  let web: RunningWebServer | undefined;
+  const health = new HealthMonitor({ dataDir, log: log.child({ part: "health" }) });
+  let unwireLive = () => {};
   try {
     sipAddresses = await sip.start().catch((e: Error) => Promise.reject(new Error(`cannot start SIP: ${e.message}`)));
     if (config.metrics.enabled) {
@@ -162,13 +214,58 @@ export async function startDaemon(config: Config, opts: { dataDir: string; log: 
       metrics = await startMetricsServer(
         address,
         port,
-        [processMetrics, () => callMetrics(registry), () => mediaMetrics(media), () => registrationMetrics(sip)],
+        [
+          processMetrics,
+          () => callMetrics(registry),
+          () => mediaMetrics(media),
+          () => registrationMetrics(sip),
+          () => hubMetrics(hub),
+        ],
         () => ({ ok: true, detail: { activeCalls: registry.size, speech: speech.status } }),
       ).catch((e: Error) => Promise.reject(new Error(`cannot start metrics on ${address}:${port}: ${e.message}`)));
+    }
+    if (config.web.enabled) {
+      // Registrations exist once SIP has started.
+      const trunks = new TrunkStates(config.trunks, sip);
+      health.start();
+      const unwire = wireLiveEvents({ hub, registry, queues, trunks, health });
+      unwireLive = () => {
+        unwire();
+        trunks.close();
+      };
+      const live = { registry, queues, trunks: () => trunks.list() };
+      const webDeps: DaemonWebDeps = {
+        db,
+        log: log.child({ part: "web" }),
+        config: () => current.config,
+        dataDir,
+        configFile: opts.configFile,
+        reload: (next) => reload(next),
+        recordingsDir: deps.recordingsDir,
+        voicemailDir,
+        hub,
+        live,
+        softphone,
+        system: {
+          configVersion: () => current.version,
+          speech: () => speech.status,
+          models,
+          health,
+          logs: logRingOf(log),
+        },
+      };
+      web = await startWebServer({
+        ...webDeps,
+        web: config.web,
+        routes: webRoutes(webDeps, daemonRoutes(webDeps)),
+      }).catch((e: Error) => Promise.reject(new Error(`cannot start the web page: ${e.message}`)));
     }
   } catch (e) {
     // e.g. a port is taken: undo what was started so the process can exit with a clear message
     clearInterval(retentionTimer);
+    unwireLive();
+    health.stop();
+    await new Promise<void>((r) => (metrics ? metrics.server.close(() => r()) : r()));
     await outbox.stop();
     await sip.stop().catch(() => undefined);
     await media.stop();
@@ -176,7 +273,7 @@ export async function startDaemon(config: Config, opts: { dataDir: string; log: 
     throw e;
   }
 
-  log.info({ sip: sipAddresses, metricsUrl: metrics?.url, dataDir }, "ready");
+  log.info({ sip: sipAddresses, metricsUrl: metrics?.url, webUrl: web?.url, dataDir }, "ready");
 
   let stopping: Promise<void> | undefined;
   const stop = () => {
@@ -184,6 +281,11 @@ export async function startDaemon(config: Config, opts: { dataDir: string; log: 
       log.info({ activeCalls: registry.size }, "shutting down");
       clearInterval(retentionTimer);
       sip.setAccepting(false);
+      hub.close(undefined, "shutting down");
+      softphone.close();
+      await web?.close();
+      unwireLive();
+      health.stop();
       queues.close();
       await registry.drain(5000);
       await sip.stop();
@@ -196,7 +298,7 @@ export async function startDaemon(config: Config, opts: { dataDir: string; log: 
     return stopping;
   };
   log.info({ version: current.version }, "configuration version");
-  return { sip: sipAddresses, metricsUrl: metrics?.url, reload, stop };
+  return { sip: sipAddresses, metricsUrl: metrics?.url, webUrl: web?.url, reload, stop };
 }
 
 function callMetrics(registry: CallRegistry): MetricSample[] {

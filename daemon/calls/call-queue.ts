@@ -256,5 +256,6 @@ export class CallQueue<A> {
 }
 
 export function memberKey(m: QueueMember): string {
+  if ("browser" in m) return `browser:${m.browser}`;
   return "sip" in m ? m.sip : m.number;
 }

@@ -31,7 +31,15 @@ export interface CallDeps {
   recordingsDir: string;
   /** Calls are recorded only once the app asks (after the caller's consent). */
   recordAfterConsent?: boolean;
-  dial(opts: { target: string; trunkId?: string; sdp: string; ringTimeoutMs?: number }): OutboundCall;
+  dial(opts: { target: string; trunkId?: string; sdp: string; ringTimeoutMs?: number; card?: CallCard }): OutboundCall;
+}
+
+/** What a human sees while their phone rings (the browser softphone shows it; SIP phones get the spoken whisper). */
+export interface CallCard {
+  /** The caller as shown: a number or a name. */
+  from: string;
+  context: { caller: string; intent?: string; summary: string; slots: Record<string, string> };
+  whisper?: string;
 }
 
 export class CallRejected extends Error {
@@ -162,10 +170,16 @@ export class CallSession {
   static async dial(
     target: string,
     deps: CallDeps,
-    opts: { trunkId?: string; linkedTo?: string; ringTimeoutMs?: number; signal?: AbortSignal } = {},
+    opts: { trunkId?: string; linkedTo?: string; ringTimeoutMs?: number; signal?: AbortSignal; card?: CallCard } = {},
   ): Promise<CallSession> {
     const media = await deps.media.allocate();
-    const leg = deps.dial({ target, trunkId: opts.trunkId, sdp: media.offer(), ringTimeoutMs: opts.ringTimeoutMs });
+    const leg = deps.dial({
+      target,
+      trunkId: opts.trunkId,
+      sdp: media.offer(),
+      ringTimeoutMs: opts.ringTimeoutMs,
+      card: opts.card,
+    });
     const id = randomUUID();
     deps.cdr.start({
       id,

@@ -3,7 +3,7 @@
 // recorder, recording after consent, actions through the outbox). After the call the context goes into the CDR.
 import { join } from "node:path";
 import type { Config } from "../config/schema.ts";
-import { newContext } from "../flow/call-context.ts";
+import { newContext, slotSummary } from "../flow/call-context.ts";
 import {
   type CompiledAgent,
   type ConnectResult,
@@ -14,7 +14,7 @@ import {
 import { compileAgents, entryAgent } from "../flow/routing.ts";
 import { canSpeak, type SpeechEngines } from "../speech/engines.ts";
 import type { CallOutcomes } from "../store/call-outcomes.ts";
-import { bridgeCalls, type CallDeps, type CallSession } from "./call-session.ts";
+import { bridgeCalls, type CallCard, type CallDeps, type CallSession } from "./call-session.ts";
 import { callOutcome, disconnectPayload } from "./post-call.ts";
 import { type CallerIo, keypadIo, voiceIo } from "./caller-io.ts";
 import type { QueueDesk } from "./queue-desk.ts";
@@ -82,6 +82,15 @@ export async function runFlowLine(call: CallSession, deps: FlowLineDeps, opts: {
       (o.mode === "blind" ? blind : connect)(call, deps, to, whisper, {
         timeoutS: o.timeoutS,
         language: ctx.language,
+        card: {
+          from: ctx.caller || "anonymous",
+          context: {
+            caller: ctx.caller,
+            intent: ctx.intent,
+            summary: ctx.escalation ? `${ctx.escalation}: ${slotSummary(ctx)}` : slotSummary(ctx),
+            slots: { ...ctx.displays },
+          },
+        },
         beforeBridge: o.beforeBridge,
       }),
     queue: (id, whisper, beforeBridge) => queueWait(call, deps, id, whisper, beforeBridge),
@@ -119,6 +128,8 @@ export async function runFlowLine(call: CallSession, deps: FlowLineDeps, opts: {
 interface ConnectOptions {
   timeoutS: number;
   language: string;
+  /** Who calls and what was captured, for a ringing browser softphone. */
+  card: CallCard;
   /** The customer whisper, said once the human has answered and heard theirs. */
   beforeBridge: () => Promise<void>;
 }
@@ -134,6 +145,8 @@ async function blind(
   whisper: string,
   o: ConnectOptions,
 ): Promise<ConnectResult> {
+  // A browser softphone exists only inside this box: connect it here instead of asking the peer to call it.
+  if ("browser" in to) return connect(call, deps, to, whisper, o);
   const target = "sip" in to ? to.sip : to.number;
   const r = await call.refer(target).catch((e: Error) => ({ outcome: "failed" as const, reason: e.message }));
   if (r.outcome === "transferred") return "connected";
@@ -162,6 +175,7 @@ async function connect(
     signal: call.signal,
     linkedTo: call.id,
     language: o.language,
+    card: { ...o.card, whisper },
   }).finally(() => ringback.abort());
   if (!human) return call.signal.aborted ? "failed" : "noanswer";
   return bridgeAfter(call, human, o.beforeBridge);

@@ -10,6 +10,9 @@ import { type RingDeps, ringHuman } from "./ring-human.ts";
 
 export class QueueDesk {
   private readonly queues = new Map<string, CallQueue<CallSession>>();
+  private readonly listeners = new Set<(queues: QueueSnapshot[]) => void>();
+  private changePending = false;
+  private lastShape = "";
 
   constructor(
     private readonly deps: () => RingDeps,
@@ -24,6 +27,7 @@ export class QueueDesk {
     }
     // A queue dropped from the config keeps serving the callers already in it, but takes nobody new.
     for (const [id, q] of this.queues) if (!configs.some((c) => c.id === id) && q.size === 0) this.queues.delete(id);
+    this.changed();
   }
 
   has(id: string): boolean {
@@ -31,7 +35,12 @@ export class QueueDesk {
   }
 
   join(id: string, caller: string, whisper: string): QueueTicket<CallSession> | undefined {
-    return this.queues.get(id)?.join(caller, whisper);
+    const ticket = this.queues.get(id)?.join(caller, whisper);
+    if (ticket) {
+      this.changed();
+      void ticket.done.then(() => this.changed());
+    }
+    return ticket;
   }
 
   config(id: string): QueueConfig | undefined {
@@ -44,20 +53,59 @@ export class QueueDesk {
 
   close(): void {
     for (const q of this.queues.values()) q.close();
+    this.changed();
+  }
+
+  /**
+   * `listener` gets every queue's snapshot after callers joined or left or members changed state (coalesced: one
+   * call per burst of changes; the waiting time alone is no change). Returns the unsubscribe function.
+   */
+  onChange(listener: (queues: QueueSnapshot[]) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Called after anything that may move callers or members; the queue settles its state first. */
+  private changed(): void {
+    if (this.changePending || this.listeners.size === 0) return;
+    this.changePending = true;
+    setImmediate(() => {
+      this.changePending = false;
+      const queues = this.snapshot();
+      const shape = JSON.stringify(
+        queues.map((q) => [q.id, q.waiting.map((w) => [w.id, w.callback]), q.members.map((m) => [m.member, m.state])]),
+      );
+      if (shape === this.lastShape) return;
+      this.lastShape = shape;
+      for (const l of this.listeners) {
+        try {
+          l(queues);
+        } catch (e) {
+          this.log.warn({ err: (e as Error).message }, "queue change listener failed");
+        }
+      }
+    });
   }
 
   private create(cfg: QueueConfig): CallQueue<CallSession> {
     const q: CallQueue<CallSession> = new CallQueue<CallSession>(cfg, {
       ring: async (member, entry, signal) => {
+        this.changed(); // the queue marked the member ringing
         const leg = await ringHuman(member, this.deps(), {
           whisper: entry.whisper,
           timeoutS: q.config.ringTimeoutS,
           signal,
-        });
-        return leg ? { leg, ended: leg.ended } : undefined;
+          card: { from: entry.caller, context: { caller: entry.caller, summary: entry.whisper, slots: {} } },
+        }).finally(() => this.changed());
+        if (!leg) return undefined;
+        void leg.ended.then(() => this.changed()); // busy -> idle (wrap-up)
+        return { leg, ended: leg.ended };
       },
       drop: (a) => void a.leg.hangup("box", "the caller left before the member was connected"),
-      callback: (entry, member) => void this.callBack(q.config, entry.callbackTo ?? entry.caller, member),
+      callback: (entry, member) => {
+        this.changed();
+        void this.callBack(q.config, entry.callbackTo ?? entry.caller, member);
+      },
     });
     return q;
   }

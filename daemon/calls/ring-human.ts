@@ -1,10 +1,16 @@
 // Ringing a human for a caller: dial the number or SIP URI, and once they answer tell them (TTS) who calls and why
 // before anyone is connected: the agent whisper of a transfer or a queue, the outbound whisper of a call back.
 import { canSpeak, type SpeechEngines } from "../speech/engines.ts";
-import { type CallDeps, CallSession } from "./call-session.ts";
+import { type CallCard, type CallDeps, CallSession } from "./call-session.ts";
 import { voiceIo } from "./caller-io.ts";
 
-export type HumanTarget = { sip: string } | { number: string; trunk?: string };
+export type HumanTarget = { sip: string } | { number: string; trunk?: string } | { browser: string };
+
+/** What to dial for a human: a SIP URI, a number (through a trunk), or "browser:NAME" / "browser:*" (softphone). */
+export function dialTarget(to: HumanTarget): string {
+  if ("browser" in to) return `browser:${to.browser}`;
+  return "sip" in to ? to.sip : to.number;
+}
 
 export interface RingDeps extends CallDeps {
   speech?: SpeechEngines;
@@ -22,9 +28,11 @@ export async function ringHuman(
     /** The whisper is said in this language, with this voice (the caller's agent's). */
     language?: string;
     voice?: string;
+    /** Shown while a browser softphone rings. */
+    card?: CallCard;
   },
 ): Promise<CallSession | undefined> {
-  const target = "sip" in to ? to.sip : to.number;
+  const target = dialTarget(to);
   let human: CallSession;
   try {
     human = await CallSession.dial(target, deps, {
@@ -32,6 +40,7 @@ export async function ringHuman(
       linkedTo: opts.linkedTo,
       ringTimeoutMs: opts.timeoutS * 1000,
       signal: opts.signal,
+      card: opts.card,
     });
   } catch (e) {
     deps.log.info({ target, err: (e as Error).message }, "human did not answer");

@@ -153,6 +153,48 @@ export const metricsSchema = z
   })
   .strict();
 
+/** The admin web page (daemon/web): HTTPS with a self-signed certificate unless certFile/keyFile are given. */
+export const webSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    address: host.default("0.0.0.0"),
+    port: portOrZero.default(8443),
+    /** Plain-HTTP listener that only redirects to HTTPS; null = none, 0 = a free port (tests). */
+    httpPort: portOrZero.nullable().default(8080),
+    /** Extra Host names the page answers to (DNS names, "name:port" behind a port forward); the box's own
+     * hostname and addresses and localhost are always allowed. Anything else gets 421 (DNS rebinding). */
+    hosts: z.array(host).default([]),
+    /** PEM certificate chain and key; default a self-signed certificate in <dataDir>/web. */
+    certFile: z.string().min(1).optional(),
+    keyFile: z.string().min(1).optional(),
+    session: z
+      .object({
+        idleMinutes: z.number().int().min(1).max(1440).default(30),
+        absoluteHours: z.number().int().min(1).max(720).default(12),
+      })
+      .strict()
+      .default({ idleMinutes: 30, absoluteHours: 12 }),
+    login: z
+      .object({
+        /** Wrong passwords in a row that lock an account ... */
+        maxFailures: z.number().int().min(1).max(100).default(5),
+        /** ... for this long. */
+        lockoutMinutes: z.number().int().min(1).max(1440).default(15),
+      })
+      .strict()
+      .default({ maxFailures: 5, lockoutMinutes: 15 }),
+  })
+  .strict()
+  .refine((w) => !w.certFile === !w.keyFile, {
+    message: "certFile and keyFile go together",
+    path: ["keyFile"],
+  })
+  .refine((w) => w.httpPort === null || w.httpPort === 0 || w.httpPort !== w.port, {
+    message: "must differ from port",
+    path: ["httpPort"],
+  });
+export type WebConfig = z.infer<typeof webSchema>;
+
 export const modelsSchema = z
   .object({
     /** Read-only directories holding model bundles (one sub-directory per bundle) besides <dataDir>/models. */
@@ -276,6 +318,7 @@ const configBase = z
     store: storeSchema.default(storeSchema.parse({})),
     models: modelsSchema.default(modelsSchema.parse({})),
     speech: speechSchema.default(speechSchema.parse({})),
+    web: webSchema.default(webSchema.parse({})),
     /** Entry routing: numbers and time windows that pick the first agent. Without it calls get the demo line. */
     routing: routingSchema.optional(),
     /** AI agents: configured instances of templates (daemon/flow/agents.ts). */

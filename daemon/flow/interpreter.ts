@@ -544,7 +544,7 @@ export class FlowRun {
       if (text) await this.sayTemplate(text, { interruptible: false });
     };
     if ("queue" in to) return this.queue(to.queue, whisper, o.customerWhisper, o.onNoAnswer);
-    const label = "number" in to ? `number ${to.number}` : to.sip;
+    const label = "number" in to ? `number ${to.number}` : "browser" in to ? `browser ${to.browser}` : to.sip;
     this.event(`transfer (${o.mode}) to ${label}; whisper: ${maskSensitive(whisper)}`);
     const r = await this.services.connect(to, whisper, {
       mode: o.mode,

@@ -13,11 +13,17 @@ export const sayText = z.string().min(1).max(2000);
 
 const commandWord = z.enum(["agent", "repeat", "cancel", "sales", "support", "billing", "appointment", "yes", "no"]);
 
+/** A staff user taking calls in the web page's softphone, or "*" for whoever of them is available first. */
+export const browserTargetSchema = z
+  .object({ browser: z.string().regex(/^([a-z0-9._-]{1,64}|\*)$/, 'a staff user name or "*"') })
+  .strict();
+
 export const transferTargetSchema = z.union([
   z.object({ agent: slug }).strict(),
   z.object({ queue: slug }).strict(),
   z.object({ number: z.string().regex(/^\+?[0-9]{2,20}$/, "a phone number"), trunk: slug.optional() }).strict(),
   z.object({ sip: z.string().regex(/^sips?:[^\s]+$/i, "a sip: URI") }).strict(),
+  browserTargetSchema,
 ]);
 export type TransferTarget = z.infer<typeof transferTargetSchema>;
 

@@ -92,6 +92,51 @@ const migrations: readonly string[] = [
      created_at INTEGER NOT NULL
    );
    CREATE INDEX call_outcomes_status ON call_outcomes(status, created_at);`,
+  // 4: the web page: users with roles, login sessions (only a hash of the token is stored), the audit log of every
+  // configuration change, export and deletion, and the questions FAQ agents could not answer (the knowledge queue).
+  `CREATE TABLE users (
+     name TEXT PRIMARY KEY,
+     role TEXT NOT NULL CHECK (role IN ('admin', 'staff')),
+     password_hash TEXT NOT NULL,
+     must_change INTEGER NOT NULL DEFAULT 0,
+     display_name TEXT,
+     language TEXT,
+     created_at INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL,
+     failed_logins INTEGER NOT NULL DEFAULT 0,
+     locked_until INTEGER
+   );
+   CREATE TABLE sessions (
+     token_hash TEXT PRIMARY KEY,
+     user_name TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+     csrf_token TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     last_seen_at INTEGER NOT NULL,
+     remote_address TEXT
+   );
+   CREATE INDEX sessions_user ON sessions(user_name);
+   CREATE TABLE audit_log (
+     id INTEGER PRIMARY KEY,
+     at INTEGER NOT NULL,
+     user_name TEXT,
+     remote_address TEXT,
+     action TEXT NOT NULL,
+     target TEXT,
+     detail TEXT NOT NULL DEFAULT '{}'
+   );
+   CREATE INDEX audit_at ON audit_log(at);
+   CREATE TABLE unanswered_questions (
+     id INTEGER PRIMARY KEY,
+     call_id TEXT,
+     agent TEXT NOT NULL,
+     language TEXT NOT NULL,
+     text TEXT NOT NULL,
+     asked_at INTEGER NOT NULL,
+     state TEXT NOT NULL DEFAULT 'open' CHECK (state IN ('open', 'answered', 'dismissed'))
+   );
+   CREATE INDEX unanswered_state ON unanswered_questions(state, asked_at);
+   CREATE INDEX call_outcomes_agent ON call_outcomes(last_agent, created_at);
+   CREATE INDEX calls_did ON calls(did);`,
 ];
 
 export function migrate(db: Database.Database): number {

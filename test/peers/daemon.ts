@@ -120,6 +120,8 @@ export interface DaemonHandle {
   sipUdp: SipEndpoint;
   sipTcp: SipEndpoint;
   metricsUrl: string;
+  /** https://127.0.0.1:PORT of the web page. */
+  webUrl: string;
   dataDir: string;
   dbPath: string;
   configPath: string;
@@ -180,6 +182,8 @@ export async function startDaemon(opts: StartOptions = {}): Promise<DaemonHandle
     },
     media: { rtpAddress: "127.0.0.1", rtpPortMin: range.min, rtpPortMax: range.max },
     metrics: { enabled: true, address: "127.0.0.1", port: 0 },
+    // The web page on loopback and free ports, so daemons of parallel tests never collide.
+    web: { address: "127.0.0.1", port: 0, httpPort: 0 },
     // Telephony tests exercise the DTMF line with its WAV prompts whatever this machine has installed (Debian's Pico
     // lingware would switch the demo line to its voice); speech tests turn it on and point at ../shared/models.
     speech: { enabled: false },
@@ -260,6 +264,7 @@ export async function startDaemon(opts: StartOptions = {}): Promise<DaemonHandle
     return { address: s.address, port: s.port };
   };
   const metricsUrl = String(ready.metricsUrl ?? "");
+  const webUrl = String(ready.webUrl ?? "");
   const dbPath = join(dataDir, "switchboard.db");
 
   let signalled = false;
@@ -268,6 +273,7 @@ export async function startDaemon(opts: StartOptions = {}): Promise<DaemonHandle
     sipUdp: ep("udp"),
     sipTcp: ep("tcp"),
     metricsUrl,
+    webUrl,
     dataDir,
     dbPath,
     configPath,
