@@ -160,6 +160,14 @@ test("erases exactly the caller's calls, rows and files, in any written form of 
   assert.equal(again.calls + again.outbox + again.recordings, 0);
 });
 
+test("with the search index (migration 5), the erased calls leave it too", async () => {
+  const { db, voicemailDir } = fixture("indexed");
+  const indexed = () => (db.prepare("SELECT count(*) AS n FROM chat_search").get() as { n: number }).n;
+  assert.equal(indexed(), 5); // the calls with an outcome: m1, m3, o1, o2, o3
+  await eraseCaller(db, "030123456", { voicemailDir });
+  assert.equal(indexed(), 3);
+});
+
 test("a call in progress keeps its rows and is counted", async () => {
   const { db, voicemailDir } = fixture("running");
   seedCall(db, { id: "live", at: T0 + 9000, from: "+4930123456", running: true, outcome: false });

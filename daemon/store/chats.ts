@@ -143,30 +143,11 @@ const backfillSql = `INSERT INTO chat_search (rowid, summary, tags, transcript)
      SELECT c.rowid, ${searchText("o")} FROM call_outcomes o JOIN calls c ON c.id = o.call_id;`;
 
 /**
- * What migration 5 should add for the Chats view (the queries here work without it, only slower):
- * - calls_conversations: the list's order over conversations only, so the first page and the counts read an index.
- * - call_outcomes_status_call, call_outcomes_agents: status and agents with call_id, so the status and agent filters
- *   read an index instead of each outcome row (status and agents sit behind the large transcript in the row).
- * - chat_search: FTS5 over summary, tags and transcript (texts and who spoke them) with the trigram tokenizer, so a
- *   word matches anywhere inside a word (German compounds: "rechnung" finds "Stromrechnung"), case- and
- *   diacritics-insensitively, like the LIKE scan used without it. Contentless: the text stays in call_outcomes only.
- *   Keyed by calls.rowid, kept by triggers; a VACUUM may renumber rowids, so run rebuildChatSearch after one.
+ * Search: migration 5's chat_search (FTS5, trigram tokenizer, over summary, tags and transcript texts with who spoke
+ * them) finds a term of 3+ characters anywhere inside a word ("rechnung" finds "Stromrechnung"), ignoring case and
+ * diacritics; shorter terms (and a database without the index) use LIKE scans with the same meaning. Contentless:
+ * the text stays in call_outcomes only. Keyed by calls.rowid; a VACUUM may renumber rowids, so rebuild after one.
  */
-export const chatsMigrationSql = `CREATE INDEX calls_conversations ON calls(started_at, id) WHERE linked_call_id IS NULL;
-   CREATE INDEX call_outcomes_status_call ON call_outcomes(status, call_id);
-   CREATE INDEX call_outcomes_agents ON call_outcomes(agents, call_id);
-   CREATE VIRTUAL TABLE chat_search USING fts5(summary, tags, transcript,
-     content='', contentless_delete=1, tokenize='trigram remove_diacritics 1');
-   CREATE TRIGGER chat_search_outcome AFTER INSERT ON call_outcomes BEGIN
-     DELETE FROM chat_search WHERE rowid = (SELECT rowid FROM calls WHERE id = new.call_id);
-     INSERT INTO chat_search (rowid, summary, tags, transcript)
-       SELECT c.rowid, ${searchText("new")} FROM calls c WHERE c.id = new.call_id;
-   END;
-   CREATE TRIGGER chat_search_call_gone AFTER DELETE ON calls BEGIN
-     DELETE FROM chat_search WHERE rowid = old.rowid;
-   END;
-   ${backfillSql}`;
-
 /** Refills the search index from call_outcomes (after a VACUUM renumbered rowids); false when there is no index. */
 export function rebuildChatSearch(db: Db): boolean {
   if (!hasTable(db, "chat_search")) return false;

@@ -137,6 +137,28 @@ const migrations: readonly string[] = [
    CREATE INDEX unanswered_state ON unanswered_questions(state, asked_at);
    CREATE INDEX call_outcomes_agent ON call_outcomes(last_agent, created_at);
    CREATE INDEX calls_did ON calls(did);`,
+  // 5: Chats at 10,000+ calls: partial/covering indexes for the filters, and a trigram full-text index over each
+  // call's summary, tags and transcript (substring search, case and accents ignored), kept by triggers. Keyed by
+  // calls.rowid: after a VACUUM, chats.rebuildChatSearch(db) renumbers it.
+  `CREATE INDEX calls_conversations ON calls(started_at, id) WHERE linked_call_id IS NULL;
+   CREATE INDEX call_outcomes_status_call ON call_outcomes(status, call_id);
+   CREATE INDEX call_outcomes_agents ON call_outcomes(agents, call_id);
+   CREATE VIRTUAL TABLE chat_search USING fts5(summary, tags, transcript,
+     content='', contentless_delete=1, tokenize='trigram remove_diacritics 1');
+   CREATE TRIGGER chat_search_outcome AFTER INSERT ON call_outcomes BEGIN
+     DELETE FROM chat_search WHERE rowid = (SELECT rowid FROM calls WHERE id = new.call_id);
+     INSERT INTO chat_search (rowid, summary, tags, transcript)
+       SELECT c.rowid, new.summary, (SELECT group_concat(value, ' ') FROM json_each(new.tags)),
+       (SELECT group_concat(concat_ws(' ', value ->> 'agent', value ->> 'text'), char(10))
+        FROM json_each(new.transcript)) FROM calls c WHERE c.id = new.call_id;
+   END;
+   CREATE TRIGGER chat_search_call_gone AFTER DELETE ON calls BEGIN
+     DELETE FROM chat_search WHERE rowid = old.rowid;
+   END;
+   INSERT INTO chat_search (rowid, summary, tags, transcript)
+     SELECT c.rowid, o.summary, (SELECT group_concat(value, ' ') FROM json_each(o.tags)),
+     (SELECT group_concat(concat_ws(' ', value ->> 'agent', value ->> 'text'), char(10))
+      FROM json_each(o.transcript)) FROM call_outcomes o JOIN calls c ON c.id = o.call_id;`,
 ];
 
 export function migrate(db: Database.Database): number {

@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
+import { request } from "node:https";
 import { after, before, describe, test } from "node:test";
 import ExcelJS from "exceljs";
 import { CallOutcomes } from "../../store/call-outcomes.ts";
 import { CallRecords } from "../../store/calls.ts";
 import type { Db } from "../../store/db.ts";
+import { sessionCookieName } from "../auth/sessions.ts";
 import { startTestWeb, type TestClient, type TestWeb } from "../testkit.ts";
 import { csvField, defused, exportColumns, exportsRoutes } from "./exports.ts";
 
@@ -164,6 +166,45 @@ describe("exports API", () => {
       .all() as { user_name: string; target: string }[];
     assert.ok(audits.some((a) => a.user_name === "admin" && a.target === "calls.xlsx"));
     assert.ok(audits.some((a) => a.user_name === "admin" && a.target === "calls.csv"));
+  });
+});
+
+/** Starts a download and hangs up after its first bytes. */
+function abandon(web: TestWeb, client: TestClient, path: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      `${web.base}${path}`,
+      { ca: web.cert, headers: { cookie: `${sessionCookieName}=${client.token}` } },
+      (res) => {
+        res.once("data", (chunk: Buffer) => {
+          req.destroy();
+          resolve(chunk.length);
+        });
+      },
+    );
+    req.on("error", (e: NodeJS.ErrnoException) => e.code !== "ECONNRESET" && reject(e));
+    req.end();
+  });
+}
+
+describe("exports abandoned by the client", () => {
+  test("the server stays up and answers the next request", async () => {
+    const web = await startTestWeb({
+      routes: (deps) => exportsRoutes({ db: deps.db, timeZone: () => "UTC" }),
+    });
+    try {
+      web.db.transaction(() => seed(web.db, 3000))();
+      const admin = await web.login("admin");
+      for (let i = 0; i < 3; i++) {
+        assert.ok((await abandon(web, admin, "/api/exports/calls.csv")) > 0);
+        assert.ok((await abandon(web, admin, "/api/exports/calls.xlsx")) > 0);
+      }
+      const r = await admin.get("/api/exports/calls.csv?q=M%C3%BCller");
+      assert.equal(r.status, 200);
+      assert.equal(r.text.split("\r\n").length - 2, 3000 - 2);
+    } finally {
+      await web.close();
+    }
   });
 });
 

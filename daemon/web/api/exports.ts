@@ -128,8 +128,10 @@ export async function writeXlsx(res: ServerResponse, rows: Iterable<ExportRow>, 
       if (res.destroyed) return n;
     }
   }
+  if (res.destroyed) return n;
   sheet.commit();
-  await book.commit();
+  // With the client gone, the zip stream may never drain: the answer is over either way.
+  await Promise.race([book.commit(), once(res, "close")]);
   return n;
 }
 
