@@ -31,6 +31,7 @@ import { engineAddressFor, isBrowserTarget, Softphone } from "./web/softphone/so
 import { TrunkStates, wireLiveEvents } from "./web/live-wiring.ts";
 import { HealthMonitor } from "./ops/health.ts";
 import { logRingOf } from "./ops/log.ts";
+import type { TranscriptEntry } from "./nlu/summary.ts";
 import { UnansweredQuestions } from "./store/unanswered.ts";
 import { type RunningWebServer, startWebServer } from "./web/server.ts";
 
@@ -145,7 +146,11 @@ export async function startDaemon(
           agents: () => agentsFor(c),
           action: runAction,
           queues,
-          live: registry,
+          // The dashboard's live view: the agent a call is with, and the transcript as it happens (to staff pages).
+          live: {
+            setAgent: (id: string, agent: string) => registry.setAgent(id, agent),
+            transcript: (callId: string, e: TranscriptEntry) => hub.publish("transcript", { callId, ...e }),
+          },
           unanswered: (q) => void unanswered.record(q),
         }
       : undefined;

@@ -13,6 +13,7 @@ import {
 } from "../flow/interpreter.ts";
 import { compileAgents, entryAgent } from "../flow/routing.ts";
 import { canSpeak, type SpeechEngines } from "../speech/engines.ts";
+import type { TranscriptEntry } from "../nlu/summary.ts";
 import type { CallOutcomes } from "../store/call-outcomes.ts";
 import { bridgeCalls, type CallCard, type CallDeps, type CallSession } from "./call-session.ts";
 import { callOutcome, disconnectPayload } from "./post-call.ts";
@@ -32,7 +33,11 @@ export interface FlowLineDeps extends CallDeps {
   /** Questions an FAQ agent could not answer go to the web page's knowledge queue. */
   unanswered?: (q: { callId: string; agent: string; language: string; text: string; askedAt: number }) => void;
   /** The live view of calls (dashboard): which agent has the call now. */
-  live?: { setAgent(callId: string, agent: string): void };
+  live?: {
+    setAgent(callId: string, agent: string): void;
+    /** A transcript line of the call as it happens (masked). */
+    transcript?(callId: string, entry: TranscriptEntry): void;
+  };
 }
 
 /** Compiled agents per config object: one training of the intents per config version, shared by its calls. */
@@ -107,6 +112,7 @@ export async function runFlowLine(call: CallSession, deps: FlowLineDeps, opts: {
     record: () => call.startRecording(),
     recordingEnabled: config.recording.calls,
     agentChanged: (id) => deps.live?.setAgent(call.id, id),
+    transcript: (e) => deps.live?.transcript?.(call.id, e),
     unanswered: (text) =>
       deps.unanswered?.({ callId: call.id, agent: ctx.agent, language: ctx.language, text, askedAt: Date.now() }),
   };

@@ -14,6 +14,7 @@ import { type AgentConfig, agentTexts } from "./agents.ts";
 import { type CallContext, render, whisperText } from "./call-context.ts";
 import type { Flow, FlowNode, TransferTarget } from "./nodes.ts";
 import { type QueueConfig, positionText, queueTexts } from "./queues.ts";
+import type { TranscriptEntry } from "../nlu/summary.ts";
 import { textsFor } from "./text-language.ts";
 
 export interface CompiledAgent {
@@ -67,6 +68,8 @@ export interface FlowServices {
   record(): void;
   /** The box records calls at all (recording.calls); without it no consent is asked. */
   readonly recordingEnabled: boolean;
+  /** Each transcript line as it happens (masked), e.g. for the web page's live transcript. */
+  transcript?(entry: TranscriptEntry): void;
   /** Another agent has the call now (the dashboard's live view). */
   agentChanged?(agent: string): void;
   /** An FAQ agent had no answer to this question (masked text). */
@@ -121,6 +124,7 @@ export class FlowRun {
       ctx,
       () => this.elapsed(),
       () => this.agent.config.id,
+      (e) => services.transcript?.(e),
     );
   }
 
@@ -744,9 +748,19 @@ function defaultRetry(language: string): string {
 }
 
 /** Every prompt and every caller input lands in the call's transcript (masked), whoever asked. */
-function transcribed(io: CallerIo, ctx: CallContext, at: () => number, agent: () => string): CallerIo {
+function transcribed(
+  io: CallerIo,
+  ctx: CallContext,
+  at: () => number,
+  agent: () => string,
+  onEntry: (e: TranscriptEntry) => void = () => {},
+): CallerIo {
   /** When the last caller input reached the flow: the next prompt's latency is measured from it. */
   let heardAt: number | undefined;
+  const add = (e: TranscriptEntry) => {
+    ctx.transcript.push(e);
+    onEntry(e);
+  };
   return {
     get language() {
       return io.language;
@@ -763,7 +777,7 @@ function transcribed(io: CallerIo, ctx: CallContext, at: () => number, agent: ()
     async say(p, o) {
       if (p.text) {
         const latencyMs = heardAt === undefined ? undefined : Math.round((performance.now() - heardAt) * 10) / 10;
-        ctx.transcript.push({ atMs: at(), speaker: "agent", agent: agent(), text: maskSensitive(p.text), latencyMs });
+        add({ atMs: at(), speaker: "agent", agent: agent(), text: maskSensitive(p.text), latencyMs });
         heardAt = undefined;
       }
       await io.say(p, o);
@@ -776,10 +790,12 @@ function transcribed(io: CallerIo, ctx: CallContext, at: () => number, agent: ()
         heardAt = performance.now();
         if (i.kind === "digit") {
           const last = ctx.transcript[ctx.transcript.length - 1];
-          if (last?.speaker === "caller" && last.dtmf !== undefined && last.text === "") last.dtmf += i.digit;
-          else ctx.transcript.push({ atMs: at(), speaker: "caller", text: "", dtmf: i.digit });
+          if (last?.speaker === "caller" && last.dtmf !== undefined && last.text === "") {
+            last.dtmf += i.digit;
+            onEntry(last);
+          } else add({ atMs: at(), speaker: "caller", text: "", dtmf: i.digit });
         } else if (i.kind === "speech")
-          ctx.transcript.push({
+          add({
             atMs: at(),
             speaker: "caller",
             text: i.text !== undefined ? maskSensitive(i.text) : "(not understood)",

@@ -98,6 +98,7 @@ before(async () => {
   writeFileSync(join(ui, "app.js"), bigJs);
   writeFileSync(join(ui, "css", "page.css"), "body{margin:0}");
   writeFileSync(join(ui, ".hidden"), "no");
+  writeFileSync(join(ui, "ui.test.ts"), "// the UI's own test, not part of the page");
   writeFileSync(join(uiRoot, "secret.txt"), "outside the ui folder");
   symlinkSync(join(uiRoot, "secret.txt"), join(ui, "link.txt"));
   web = await startTestWeb({
@@ -229,7 +230,7 @@ describe("web server: static files", () => {
     );
   });
 
-  it("never leaves the ui folder (404 for traversal, hidden files and symlinks out)", async () => {
+  it("never leaves the ui folder (404 for traversal, hidden files, tests and symlinks out)", async () => {
     const c = web.anonymous();
     for (const path of [
       "/%2e%2e/secret.txt",
@@ -240,6 +241,7 @@ describe("web server: static files", () => {
       "/app.js%00.html",
       "/.hidden",
       "/link.txt",
+      "/ui.test.ts",
       "/%E0%A4%A",
     ]) {
       const r = await c.get(path);

@@ -54,6 +54,7 @@ export function staticFiles(rootDir: string): StaticHandler {
       root ??= realpathSync(rootDir);
       const real = realpathSync(file);
       if (!real.startsWith(root + sep)) return undefined; // a symlink leading out of the folder
+      if (/\.test\.[cm]?[jt]s$/.test(real)) return undefined; // the UI's own tests sit beside it; they are not the page
       const st = statSync(real);
       if (!st.isFile()) return undefined;
       const hit = cache.get(real);
