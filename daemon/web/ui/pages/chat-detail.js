@@ -2,7 +2,7 @@
 // was captured, the state of each action and the call's events.
 import { api } from "../api.js";
 import { badge, card, div, empty, h, para, span, table } from "../dom.js";
-import { fmtClock, fmtDateTime, fmtMs, t, tv } from "../i18n.js";
+import { fmtClock, fmtMs, t, tv } from "../i18n.js";
 import { chatCard } from "./chats.js";
 
 export async function render(main, { params }) {
@@ -12,7 +12,9 @@ export async function render(main, { params }) {
   const base = `/api/calls/${encodeURIComponent(id)}`;
   const start = c.answeredAt ?? c.startedAt;
   // The recording starts with the caller's consent (or the answer); transcript times are relative to the call start.
-  const recStart = d.consent?.recording ? d.consent.atMs : start;
+  // Consent and transcript times are ms since the call started (older records may hold absolute times).
+  const abs = (ms) => (ms < 1e11 ? ms + start : ms);
+  const recStart = d.consent?.recording ? abs(d.consent.atMs) : start;
   const audio = c.hasRecording
     ? h("audio", {
         controls: true,
@@ -35,8 +37,7 @@ export async function render(main, { params }) {
           disabled: !audio,
           title: audio ? t("detail.playFrom") : undefined,
           onclick: () => {
-            const abs = x.atMs < 1e11 ? x.atMs + start : x.atMs;
-            audio.currentTime = Math.max(0, (abs - recStart) / 1000);
+            audio.currentTime = Math.max(0, (abs(x.atMs) - recStart) / 1000);
             audio.play().catch(() => undefined);
           },
         },
@@ -58,7 +59,7 @@ export async function render(main, { params }) {
       d.consent
         ? [
             d.consent.recording ? t("common.yes") : t("common.no"),
-            d.consent.atMs ? ` (${d.consent.via}, ${fmtDateTime(d.consent.atMs)})` : "",
+            d.consent.atMs ? ` (${d.consent.via}, ${fmtClock(at(d.consent.atMs))})` : "",
           ].join("")
         : undefined,
     ],
