@@ -9,7 +9,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { type BrowserContext, chromium, type Page } from "playwright-core";
+import type { BrowserContext, Page } from "playwright-core";
 import { bridgeCalls, type CallDeps, CallSession } from "../daemon/calls/call-session.ts";
 import { configSchema } from "../daemon/config/schema.ts";
 import { MediaEngine } from "../daemon/media/engine.ts";
@@ -24,17 +24,9 @@ import type { WebRtcInboundLeg } from "../daemon/web/softphone/webrtc-legs.ts";
 import { generateSpeechWav, resampleWav } from "./audio/fixtures.ts";
 import { activeSeconds, envelopeCorrelation } from "./audio/signal.ts";
 import { finishedWav, readWav, readWavMono } from "./audio/wav.ts";
-import { hasBinary } from "./peers/daemon.ts";
+import { type ChromiumHandle, launchChromium, skipUnlessChromium } from "./peers/chromium.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
-const skip =
-  process.env.CI === "true"
-    ? false
-    : !existsSync(CHROMIUM)
-      ? `${CHROMIUM} is missing (run test/setup.sh as root to install it)`
-      : !hasBinary("espeak-ng") || !hasBinary("sox")
-        ? "espeak-ng or sox is missing (run test/setup.sh as root)"
-        : false;
+const skip = skipUnlessChromium("espeak-ng", "sox");
 
 const TEXT =
   "Hello, I am calling from the browser. Please tell me when my parcel arrives, it was sent on Monday morning.";
@@ -262,6 +254,7 @@ describe("browser softphone in Chromium", { skip, timeout: 180_000 }, () => {
   let engine: MediaEngine;
   let softphone: Softphone;
   let server: Server;
+  let chromium: ChromiumHandle | undefined;
   let browser: BrowserContext | undefined;
   let db: ReturnType<typeof openDb>;
   let deps: CallDeps;
@@ -293,28 +286,12 @@ describe("browser softphone in Chromium", { skip, timeout: 180_000 }, () => {
     };
     server = await serve(softphone);
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
-    browser = await chromium.launchPersistentContext(join(dir, "profile"), {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--use-fake-ui-for-media-stream",
-        "--use-fake-device-for-media-stream",
-        `--use-file-for-fake-audio-capture=${speech48k}`,
-        "--autoplay-policy=no-user-gesture-required",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--disable-quic",
-      ],
-      timeout: 30_000,
-    });
+    chromium = await launchChromium({ fakeMicWav: speech48k });
+    browser = await chromium.browser.newContext();
   });
 
   after(async () => {
-    await browser?.close().catch(() => undefined);
+    await chromium?.close();
     softphone?.close();
     await engine?.stop();
     server?.close();

@@ -129,6 +129,8 @@ export async function runFlowLine(call: CallSession, deps: FlowLineDeps, opts: {
         void deps.action?.(d.action, disconnectPayload(outcome, ctx.caller), `${call.id}:disconnect:${d.action}`, 0);
   }
   if (ctx.outcome !== "transferred") await call.hangup("box", `flow ${ctx.outcome ?? "ended"}`);
+  // A bridged call lasts until one side hangs up; only then may the call's app (and its final hang-up) end.
+  else await call.ended;
 }
 
 interface ConnectOptions {

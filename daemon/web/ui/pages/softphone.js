@@ -382,7 +382,8 @@ export async function render(main, { user }) {
   };
   const offs = [
     live.on("transcript", (e) => {
-      if (!test || e?.callId !== test.callId) return;
+      // The box sends the call record's id; the record is learnt from the call events (test.recordId).
+      if (!test || !e?.callId || (e.callId !== test.recordId && e.callId !== test.callId)) return;
       test.pushed = true;
       lines.push(e);
       drawLines();
@@ -393,7 +394,8 @@ export async function render(main, { user }) {
       if (test && !test.recordId && c?.caller === user.name && c.startedAt >= test.since - 5000) test.recordId = c.id;
     }),
     live.on("softphone", (e) => {
-      if (!test || e?.callId !== test.callId) return;
+      // The box sends the call record's id; the record is learnt from the call events (test.recordId).
+      if (!test || !e?.callId || (e.callId !== test.recordId && e.callId !== test.callId)) return;
       if (e.state === "ended") endTest(false, e.reason);
       else if (e.state === "connected") state.textContent = t("soft.inCall", { agent: test.agent });
     }),
