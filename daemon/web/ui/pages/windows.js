@@ -83,7 +83,8 @@ export async function render(main, { query, navigate }) {
                 "holidayRegion",
                 REGIONS.map((r) => [r, t(`region.${r}`)]),
                 "routing.holidayRegion",
-                { testid: "window-region" },
+                // Unset means the schema's default: nationwide holidays only.
+                { testid: "window-region", fallback: "DE" },
               ),
             ),
           ),
