@@ -7,6 +7,7 @@
 // dates it overrides both the weekly ranges and the holiday rule.
 import { z } from "zod";
 import { slug } from "./ids.ts";
+import { wallClock } from "../ops/wall-clock.ts";
 import { type HolidayRegion, holidayOn, holidayRegions } from "./holidays.ts";
 
 const weekdays = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"] as const;
@@ -258,33 +259,15 @@ export interface LocalTime {
   text: string;
 }
 
-const formats = new Map<string, Intl.DateTimeFormat>();
-
 /** The wall-clock date and time of an instant in a time zone. */
 export function localTimeOf(at: Date, timeZone: string): LocalTime {
   if (Number.isNaN(at.getTime())) throw new RangeError("selectWindow needs a valid instant");
-  let format = formats.get(timeZone);
-  if (!format) {
-    format = new Intl.DateTimeFormat("en-US", {
-      timeZone,
-      hourCycle: "h23",
-      year: "numeric",
-      month: "2-digit",
-      day: "2-digit",
-      hour: "2-digit",
-      minute: "2-digit",
-    });
-    formats.set(timeZone, format);
-  }
-  const part: Record<string, string> = {};
-  for (const p of format.formatToParts(at)) part[p.type] = p.value;
-  const date = `${part.year!.padStart(4, "0")}-${part.month}-${part.day}`;
-  const hour = Number(part.hour) % 24;
-  const minute = Number(part.minute);
+  const w = wallClock(at, timeZone);
+  const two = (n: number) => String(n).padStart(2, "0");
+  const date = `${String(w.year).padStart(4, "0")}-${two(w.month)}-${two(w.day)}`;
   const weekday = weekdayOf(date);
-  const hhmm = `${String(hour).padStart(2, "0")}:${part.minute}`;
-  const text = `${weekday[0]!.toUpperCase()}${weekday.slice(1)} ${date} ${hhmm} ${timeZone}`;
-  return { date, weekday, minute: hour * 60 + minute, text };
+  const text = `${weekday[0]!.toUpperCase()}${weekday.slice(1)} ${date} ${two(w.hour)}:${two(w.minute)} ${timeZone}`;
+  return { date, weekday, minute: w.hour * 60 + w.minute, text };
 }
 
 function weekdayOf(date: string): Weekday {

@@ -2,6 +2,7 @@
 // full record of one call, the staff's status, the day's KPIs and the rows of a CDR export. Only calls that are not a
 // leg of another call are conversations: the legs a transfer or a queue dials (linked_call_id set) belong to their call.
 import type Database from "better-sqlite3";
+import { wallClock } from "../ops/wall-clock.ts";
 import type { Db } from "./db.ts";
 
 export const chatStatuses = ["new", "in_progress", "done"] as const;
@@ -210,26 +211,9 @@ export function uriUser(uri: string): string | undefined {
 // ---------------------------------------------------------------------------------------------------------------
 // Time zones
 
-const zoneFormats = new Map<string, Intl.DateTimeFormat>();
-
 function zoneParts(ms: number, timeZone: string): number[] {
-  let f = zoneFormats.get(timeZone);
-  if (!f) {
-    f = new Intl.DateTimeFormat("en-US", {
-      timeZone,
-      hourCycle: "h23",
-      year: "numeric",
-      month: "2-digit",
-      day: "2-digit",
-      hour: "2-digit",
-      minute: "2-digit",
-      second: "2-digit",
-    });
-    zoneFormats.set(timeZone, f);
-  }
-  const p: Record<string, number> = {};
-  for (const x of f.formatToParts(ms)) if (x.type !== "literal") p[x.type] = Number(x.value);
-  return [p.year!, p.month!, p.day!, p.hour! % 24, p.minute!, p.second!];
+  const w = wallClock(ms, timeZone);
+  return [w.year, w.month, w.day, w.hour, w.minute, w.second];
 }
 
 /** The zone's offset from UTC at an instant in ms (Europe/Berlin in summer: 7_200_000). */
