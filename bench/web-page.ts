@@ -7,12 +7,12 @@
 // - interactive: navigation start until the page's data is on screen (Dashboard: the KPI tiles and the live list;
 //   Chats: the first page of cards) — what a user waits for before they can act.
 //   npm run bench -- web-page [--calls 10000] [--runs 5]
-import { createHash, X509Certificate } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { closeDb, openDb } from "../daemon/store/db.ts";
+import { type ChromiumHandle, launchChromium } from "../test/peers/chromium.ts";
 import { startDaemon, stopAll } from "../test/peers/daemon.ts";
 import { argNum, percentile } from "./lib/bench.ts";
 import { fillStore } from "./web-api.ts";
@@ -122,6 +122,7 @@ async function main(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), "sb-bench-page-"));
   const dataDir = join(work, "data");
   mkdirSync(dataDir, { recursive: true });
+  let chrome: ChromiumHandle | undefined;
   let browser: Browser | undefined;
   try {
     const db = openDb(join(dataDir, "switchboard.db"));
@@ -132,20 +133,8 @@ async function main(): Promise<void> {
     const daemon = await startDaemon({ dataDir, config: { log: { level: "info" } } });
     // The box's certificate is trusted the way an admin trusts it after checking its fingerprint: Chromium does not
     // cache anything from an origin whose certificate error was merely ignored, which would hide the warm visits.
-    const cert = new X509Certificate(readFileSync(join(dataDir, "web", "cert.pem")));
-    const spki = createHash("sha256")
-      .update(cert.publicKey.export({ type: "spki", format: "der" }))
-      .digest("base64");
-    browser = await chromium.launch({
-      executablePath: "/usr/bin/chromium",
-      args: [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        `--ignore-certificate-errors-spki-list=${spki}`,
-      ],
-    });
+    chrome = await launchChromium({ trustCerts: [join(dataDir, "web", "cert.pem")] });
+    browser = chrome.browser;
     await replaceFirstBootSecret(browser, daemon.webUrl);
     console.log(`${CALLS} calls stored; ${RUNS} visits per row; Chromium ${browser.version()}, loopback HTTPS`);
     console.log("page / cache         weight  req  DCL ms load ms  ready p50  ready max");
@@ -157,7 +146,7 @@ async function main(): Promise<void> {
       }
     }
   } finally {
-    await browser?.close();
+    await chrome?.close();
     await stopAll();
     rmSync(work, { recursive: true, force: true });
   }
