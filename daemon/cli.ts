@@ -11,6 +11,8 @@ const usage = `usage:
   switchboard simulate --config FILE --script FILE [--json]
                                                  run one call from a script without audio; exit 1 when an
                                                  expectation fails
+  switchboard provision keygen|make-bundle|verify|apply|rollback|status ...
+                                                 signed USB provisioning bundles (provision help for options)
   switchboard version                            print the version`;
 
 export function version(): string {
@@ -33,6 +35,10 @@ export async function main(argv: string[]): Promise<number> {
       return models(rest);
     case "simulate":
       return simulateCommand(rest);
+    case "provision": {
+      const { provisionCommand } = await import("../provisioning/cli.ts");
+      return provisionCommand(rest);
+    }
     default:
       console.error(
         command && command !== "help" && command !== "--help" ? `unknown command "${command}"\n${usage}` : usage,
