@@ -30,6 +30,8 @@ import { EventHub, hubMetrics } from "./web/live-events.ts";
 import { engineAddressFor, isBrowserTarget, Softphone } from "./web/softphone/softphone.ts";
 import { TrunkStates, wireLiveEvents } from "./web/live-wiring.ts";
 import { HealthMonitor } from "./ops/health.ts";
+import { SerialController } from "../hw/controller.ts";
+import { applianceState, StatusLights } from "../hw/status-lights.ts";
 import { logRingOf } from "./ops/log.ts";
 import type { TranscriptEntry } from "./nlu/summary.ts";
 import { UnansweredQuestions } from "./store/unanswered.ts";
@@ -212,8 +214,14 @@ export async function startDaemon(
   let web: RunningWebServer | undefined;
   const health = new HealthMonitor({ dataDir, log: log.child({ part: "health" }) });
   let unwireLive = () => {};
+  let trunks: TrunkStates | undefined;
+  let lights: { stop(): Promise<void> } | undefined;
   try {
     sipAddresses = await sip.start().catch((e: Error) => Promise.reject(new Error(`cannot start SIP: ${e.message}`)));
+    // Registrations exist once SIP has started.
+    const trunkStates = new TrunkStates(config.trunks, sip);
+    trunks = trunkStates;
+    if (config.hw) lights = startLights(config.hw, { registry, queues, trunks: trunkStates, health, log });
     if (config.metrics.enabled) {
       const { address, port } = config.metrics;
       metrics = await startMetricsServer(
@@ -231,14 +239,10 @@ export async function startDaemon(
     }
     if (config.web.enabled) {
       // Registrations exist once SIP has started.
-      const trunks = new TrunkStates(config.trunks, sip);
       health.start();
-      const unwire = wireLiveEvents({ hub, registry, queues, trunks, health });
-      unwireLive = () => {
-        unwire();
-        trunks.close();
-      };
-      const live = { registry, queues, trunks: () => trunks.list() };
+      const unwire = wireLiveEvents({ hub, registry, queues, trunks: trunkStates, health });
+      unwireLive = () => unwire();
+      const live = { registry, queues, trunks: () => trunkStates.list() };
       const webDeps: DaemonWebDeps = {
         db,
         log: log.child({ part: "web" }),
@@ -269,6 +273,8 @@ export async function startDaemon(
     // e.g. a port is taken: undo what was started so the process can exit with a clear message
     clearInterval(retentionTimer);
     unwireLive();
+    trunks?.close();
+    await lights?.stop();
     health.stop();
     await new Promise<void>((r) => (metrics ? metrics.server.close(() => r()) : r()));
     await outbox.stop();
@@ -290,6 +296,8 @@ export async function startDaemon(
       softphone.close();
       await web?.close();
       unwireLive();
+      trunks?.close();
+      await lights?.stop();
       health.stop();
       queues.close();
       await registry.drain(5000);
@@ -362,4 +370,45 @@ function registrationMetrics(sip: SipEndpoint): MetricSample[] {
     value: r.state === "registered" ? 1 : 0,
     labels: { trunk: r.trunkId },
   }));
+}
+
+/**
+ * The LED/handset controller: its LEDs follow trunk registrations, calls, queues and health. The driver reconnects
+ * and replays the LEDs by itself, so a missing or unplugged controller never holds up the daemon.
+ */
+function startLights(
+  cfg: NonNullable<Config["hw"]>,
+  parts: { registry: CallRegistry; queues: QueueDesk; trunks: TrunkStates; health: HealthMonitor; log: Log },
+): { stop(): Promise<void> } {
+  const log = parts.log.child({ part: "hw" });
+  const controller = new SerialController({ path: cfg.port, baudRate: cfg.baudRate, log });
+  const lights = new StatusLights(
+    controller,
+    () =>
+      applianceState({
+        trunks: parts.trunks.list(),
+        activeCalls: parts.registry.size,
+        queues: parts.queues.snapshot(),
+        healthWarnings: parts.health.current?.warnings.length ?? 0,
+      }),
+    (e) => log.debug({ err: e.message }, "LED command not delivered yet"),
+  );
+  const update = () => void lights.update();
+  parts.registry.on("call", update);
+  const offQueues = parts.queues.onChange(update);
+  parts.trunks.on("trunk", update);
+  parts.health.on("health", update);
+  controller.on("state", (state, reason) => log.info({ state, reason }, "controller"));
+  controller.on("device", update);
+  controller.start();
+  update();
+  return {
+    async stop() {
+      parts.registry.off("call", update);
+      offQueues();
+      parts.trunks.off("trunk", update);
+      parts.health.off("health", update);
+      await controller.stop();
+    },
+  };
 }

@@ -1,68 +1,16 @@
 // The LED/handset driver against the device simulator over a REAL pty pair from socat: handshake, commands acked,
 // handset events, corrupt frames, a silent device and a vanished pty (unplugged) that comes back on the same path.
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import type { EventEmitter } from "node:events";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { SerialPort } from "serialport";
 import { type ControllerState, SerialController } from "../hw/controller.ts";
-import { DeviceSimulator } from "../hw/device-simulator.ts";
+import type { DeviceSimulator } from "../hw/device-simulator.ts";
+import { closeDevice, openDevice, socatSkipReason, startSocat, stopSocat } from "./peers/serial-device.ts";
 
-function socatSkipReason(): string | undefined {
-  const r = spawnSync("socat", ["-V"], { encoding: "utf8" });
-  if (!r.error) return undefined;
-  if (process.env.CI === "true") throw new Error("socat is required on CI (apt-get install socat)");
-  return "socat not on PATH (install Debian package socat)";
-}
 const skip = socatSkipReason();
-
-interface Socat {
-  proc: ChildProcess;
-  ptys: string[];
-}
-
-/** A pty pair whose ends are also reachable as the symlinks `hostPath` and `devicePath`. */
-async function startSocat(hostPath: string, devicePath: string): Promise<Socat> {
-  const proc = spawn("socat", ["-d", "-d", `pty,raw,echo=0,link=${hostPath}`, `pty,raw,echo=0,link=${devicePath}`], {
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  let err = "";
-  const ptys = await new Promise<string[]>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`socat did not start: ${err}`)), 5000);
-    proc.stderr!.on("data", (d: Buffer) => {
-      err += d.toString();
-      if (err.includes("starting data transfer loop")) {
-        clearTimeout(timer);
-        resolve([...err.matchAll(/PTY is (\/dev\/pts\/\d+)/g)].map((m) => m[1]));
-      }
-    });
-    proc.once("exit", (code) => reject(new Error(`socat exited with ${code}: ${err}`)));
-  });
-  return { proc, ptys };
-}
-
-async function stopSocat(s: Socat): Promise<void> {
-  if (s.proc.exitCode !== null) return;
-  const exited = new Promise((resolve) => s.proc.once("exit", resolve));
-  s.proc.kill("SIGTERM");
-  await exited;
-}
-
-async function openDevice(path: string): Promise<{ port: SerialPort; sim: DeviceSimulator }> {
-  const port = new SerialPort({ path, baudRate: 115200, autoOpen: false });
-  await new Promise<void>((resolve, reject) => port.open((e) => (e ? reject(e) : resolve())));
-  port.on("error", () => {}); // the pty vanishing is part of the test
-  const sim = new DeviceSimulator(port, { deviceId: "sim-pty", heartbeatMs: 150, retryMs: 100 });
-  return { port, sim };
-}
-
-async function closeDevice(d: { port: SerialPort; sim: DeviceSimulator }): Promise<void> {
-  d.sim.stop();
-  if (d.port.isOpen) await new Promise<void>((resolve) => d.port.close(() => resolve()));
-}
 
 /** Resolves with the arguments of the first `event` that passes `pred`; rejects after `ms`. */
 function waitFor<A extends unknown[]>(

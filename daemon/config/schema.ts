@@ -319,6 +319,15 @@ const configBase = z
     models: modelsSchema.default(modelsSchema.parse({})),
     speech: speechSchema.default(speechSchema.parse({})),
     web: webSchema.default(webSchema.parse({})),
+    /** The LED/handset controller on a serial port (docs/hw-protocol.md); absent = no controller. */
+    hw: z
+      .object({
+        /** e.g. /dev/ttyACM0 or /dev/serial/by-id/...; the path may come and go (hot-plug). */
+        port: z.string().min(1),
+        baudRate: z.number().int().min(1200).max(4_000_000).default(115_200),
+      })
+      .strict()
+      .optional(),
     /** Entry routing: numbers and time windows that pick the first agent. Without it calls get the demo line. */
     routing: routingSchema.optional(),
     /** AI agents: configured instances of templates (daemon/flow/agents.ts). */
