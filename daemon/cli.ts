@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { ConfigError, loadConfig } from "./config/load.ts";
 import { createLog } from "./ops/log.ts";
+import { SystemdNotifier } from "./ops/sd-notify.ts";
 
 const usage = `usage:
   switchboard start --config FILE [--data DIR]   run the daemon
@@ -13,6 +14,11 @@ const usage = `usage:
                                                  expectation fails
   switchboard provision keygen|make-bundle|verify|apply|rollback|status ...
                                                  signed USB provisioning bundles (provision help for options)
+  switchboard backup --config FILE [--data DIR] --out FILE [--no-audio] [--passphrase-file FILE]
+                                                 encrypted backup of config, database, keys and audio
+  switchboard restore FILE --config FILE [--data DIR] [--force] [--passphrase-file FILE]
+                                                 restore a backup (daemon stopped); the passphrase comes from
+                                                 $SWITCHBOARD_BACKUP_PASSPHRASE or the file, never from arguments
   switchboard version                            print the version`;
 
 export function version(): string {
@@ -38,6 +44,14 @@ export async function main(argv: string[]): Promise<number> {
     case "provision": {
       const { provisionCommand } = await import("../provisioning/cli.ts");
       return provisionCommand(rest);
+    }
+    case "backup": {
+      const { backupCommand } = await import("./ops/backup-cli.ts");
+      return backupCommand(rest);
+    }
+    case "restore": {
+      const { restoreCommand } = await import("./ops/backup-cli.ts");
+      return restoreCommand(rest);
     }
     default:
       console.error(
@@ -158,9 +172,16 @@ async function start(args: string[]): Promise<number> {
     console.error(`switchboard: ${(e as Error).message}`);
     return 1;
   }
+  // Under systemd (Type=notify): ready once serving, watchdog pings while the media clock answers. Nothing is awaited
+  // between start and the signal handlers below: a SIGTERM right after "ready" must drain, not kill.
+  const notifier = new SystemdNotifier({ log: log.child({ part: "systemd" }) });
+  void notifier.ready("serving calls");
+  notifier.startWatchdog(() => daemon.healthy());
   await new Promise<void>((resolve) => {
     const onSignal = (signal: string) => {
       log.info({ signal }, "signal received");
+      notifier.stopWatchdog();
+      void notifier.stopping("draining calls");
       daemon.stop().then(resolve, (e: Error) => {
         log.error({ err: e.message }, "shutdown failed");
         resolve();

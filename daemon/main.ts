@@ -31,7 +31,10 @@ import { engineAddressFor, isBrowserTarget, Softphone } from "./web/softphone/so
 import { TrunkStates, wireLiveEvents } from "./web/live-wiring.ts";
 import { HealthMonitor } from "./ops/health.ts";
 import { SerialController } from "../hw/controller.ts";
-import { applianceState, StatusLights } from "../hw/status-lights.ts";
+import { dialOutThrough, Handset, isHandsetTarget } from "../hw/handset.ts";
+import { startApplianceShell } from "./appliance-shell.ts";
+import { DiskGuard } from "./ops/disk-guard.ts";
+import { packageVersion } from "./web/api/system.ts";
 import { logRingOf } from "./ops/log.ts";
 import type { TranscriptEntry } from "./nlu/summary.ts";
 import { UnansweredQuestions } from "./store/unanswered.ts";
@@ -48,6 +51,8 @@ export interface RunningDaemon {
    * are named in the result and keep their old values meanwhile. Throws (nothing changed) when agents do not compile.
    */
   reload(next: Config): { version: string; restartNeeded: string[] };
+  /** The event loop and the media clock answer (the systemd watchdog pings only then). */
+  healthy(): Promise<boolean>;
   stop(): Promise<void>;
 }
 
@@ -109,6 +114,24 @@ export async function startDaemon(
     engineAddress: engineAddressFor(config.media.rtpAddress),
     hasAgent: (id) => agentsFor(current.config).has(id),
   });
+  // The controller on the serial port: LEDs (appliance-shell.ts) and the handset, a human target like a browser.
+  const controller = config.hw
+    ? new SerialController({ path: config.hw.port, baudRate: config.hw.baudRate, log: log.child({ part: "hw" }) })
+    : undefined;
+  const handset = controller
+    ? new Handset({
+        device: controller,
+        log: log.child({ part: "handset" }),
+        engineAddress: engineAddressFor(config.media.rtpAddress),
+        audioDevice: config.hw?.handset.audioDevice,
+        dialOut: dialOutThrough(
+          () => current.deps,
+          () => config.hw?.handset.trunk ?? current.config.trunks[0]?.id,
+        ),
+      })
+    : undefined;
+  // No recording while the data disk is nearly full; calls stay up.
+  const diskGuard = new DiskGuard(config.recording.diskGuard, log.child({ part: "disk" }));
   const deps: DemoDeps = {
     config,
     media,
@@ -117,8 +140,14 @@ export async function startDaemon(
     recordingsDir: config.recording.dir ? resolve(config.recording.dir) : join(dataDir, "recordings"),
     voicemailDir,
     speech,
-    // Staff browsers ("browser:NAME") are rung by the softphone, everything else through SIP.
-    dial: (o) => (isBrowserTarget(o.target) ? softphone.dial(o) : sip.invite(o)),
+    // Staff browsers ("browser:NAME") are rung by the softphone, the handset by itself, everything else through SIP.
+    dial: (o) =>
+      isBrowserTarget(o.target)
+        ? softphone.dial(o)
+        : handset && isHandsetTarget(o.target)
+          ? handset.dial(o)
+          : sip.invite(o),
+    recordingGate: diskGuard,
   };
 
   // Actions of every config version go through one durable outbox: at-least-once, retried, never lost on restart.
@@ -215,13 +244,27 @@ export async function startDaemon(
   const health = new HealthMonitor({ dataDir, log: log.child({ part: "health" }) });
   let unwireLive = () => {};
   let trunks: TrunkStates | undefined;
-  let lights: { stop(): Promise<void> } | undefined;
+  let shell: { stop(): Promise<void> } | undefined;
   try {
     sipAddresses = await sip.start().catch((e: Error) => Promise.reject(new Error(`cannot start SIP: ${e.message}`)));
     // Registrations exist once SIP has started.
     const trunkStates = new TrunkStates(config.trunks, sip);
     trunks = trunkStates;
-    if (config.hw) lights = startLights(config.hw, { registry, queues, trunks: trunkStates, health, log });
+    health.start();
+    diskGuard.watch(health);
+    shell = await startApplianceShell({
+      config,
+      dataDir,
+      configFile: opts.configFile,
+      controller,
+      registry,
+      queues,
+      trunks: trunkStates,
+      health,
+      reload: (next) => reload(next),
+      softwareVersion: packageVersion(),
+      log,
+    });
     if (config.metrics.enabled) {
       const { address, port } = config.metrics;
       metrics = await startMetricsServer(
@@ -233,13 +276,12 @@ export async function startDaemon(
           () => mediaMetrics(media),
           () => registrationMetrics(sip),
           () => hubMetrics(hub),
+          () => diskGuard.metrics(),
         ],
         () => ({ ok: true, detail: { activeCalls: registry.size, speech: speech.status } }),
       ).catch((e: Error) => Promise.reject(new Error(`cannot start metrics on ${address}:${port}: ${e.message}`)));
     }
     if (config.web.enabled) {
-      // Registrations exist once SIP has started.
-      health.start();
       const unwire = wireLiveEvents({ hub, registry, queues, trunks: trunkStates, health });
       unwireLive = () => unwire();
       const live = { registry, queues, trunks: () => trunkStates.list() };
@@ -274,7 +316,9 @@ export async function startDaemon(
     clearInterval(retentionTimer);
     unwireLive();
     trunks?.close();
-    await lights?.stop();
+    handset?.stop();
+    await shell?.stop();
+    diskGuard.unwatch();
     health.stop();
     await new Promise<void>((r) => (metrics ? metrics.server.close(() => r()) : r()));
     await outbox.stop();
@@ -297,7 +341,9 @@ export async function startDaemon(
       await web?.close();
       unwireLive();
       trunks?.close();
-      await lights?.stop();
+      handset?.stop();
+      await shell?.stop();
+      diskGuard.unwatch();
       health.stop();
       queues.close();
       await registry.drain(5000);
@@ -311,7 +357,18 @@ export async function startDaemon(
     return stopping;
   };
   log.info({ version: current.version }, "configuration version");
-  return { sip: sipAddresses, metricsUrl: metrics?.url, webUrl: web?.url, reload, stop };
+  return {
+    sip: sipAddresses,
+    metricsUrl: metrics?.url,
+    webUrl: web?.url,
+    reload,
+    healthy: () =>
+      media.stats().then(
+        () => true,
+        () => false,
+      ),
+    stop,
+  };
 }
 
 function callMetrics(registry: CallRegistry): MetricSample[] {
@@ -370,45 +427,4 @@ function registrationMetrics(sip: SipEndpoint): MetricSample[] {
     value: r.state === "registered" ? 1 : 0,
     labels: { trunk: r.trunkId },
   }));
-}
-
-/**
- * The LED/handset controller: its LEDs follow trunk registrations, calls, queues and health. The driver reconnects
- * and replays the LEDs by itself, so a missing or unplugged controller never holds up the daemon.
- */
-function startLights(
-  cfg: NonNullable<Config["hw"]>,
-  parts: { registry: CallRegistry; queues: QueueDesk; trunks: TrunkStates; health: HealthMonitor; log: Log },
-): { stop(): Promise<void> } {
-  const log = parts.log.child({ part: "hw" });
-  const controller = new SerialController({ path: cfg.port, baudRate: cfg.baudRate, log });
-  const lights = new StatusLights(
-    controller,
-    () =>
-      applianceState({
-        trunks: parts.trunks.list(),
-        activeCalls: parts.registry.size,
-        queues: parts.queues.snapshot(),
-        healthWarnings: parts.health.current?.warnings.length ?? 0,
-      }),
-    (e) => log.debug({ err: e.message }, "LED command not delivered yet"),
-  );
-  const update = () => void lights.update();
-  parts.registry.on("call", update);
-  const offQueues = parts.queues.onChange(update);
-  parts.trunks.on("trunk", update);
-  parts.health.on("health", update);
-  controller.on("state", (state, reason) => log.info({ state, reason }, "controller"));
-  controller.on("device", update);
-  controller.start();
-  update();
-  return {
-    async stop() {
-      parts.registry.off("call", update);
-      offQueues();
-      parts.trunks.off("trunk", update);
-      parts.health.off("health", update);
-      await controller.stop();
-    },
-  };
 }

@@ -257,5 +257,6 @@ export class CallQueue<A> {
 
 export function memberKey(m: QueueMember): string {
   if ("browser" in m) return `browser:${m.browser}`;
+  if ("handset" in m) return "handset:";
   return "sip" in m ? m.sip : m.number;
 }

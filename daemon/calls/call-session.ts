@@ -32,6 +32,15 @@ export interface CallDeps {
   /** Calls are recorded only once the app asks (after the caller's consent). */
   recordAfterConsent?: boolean;
   dial(opts: { target: string; trunkId?: string; sdp: string; ringTimeoutMs?: number; card?: CallCard }): OutboundCall;
+  /** ops/disk-guard.ts: no recording while the data disk is nearly full; calls stay up. */
+  recordingGate?: RecordingGate;
+}
+
+/** Whether calls may be recorded now, and when that changes. */
+export interface RecordingGate {
+  readonly recordingAllowed: boolean;
+  on(event: "change", listener: (allowed: boolean) => void): unknown;
+  off(event: "change", listener: (allowed: boolean) => void): unknown;
 }
 
 /** What a human sees while their phone rings (the browser softphone shows it; SIP phones get the spoken whisper). */
@@ -224,12 +233,18 @@ export class CallSession {
   /** Record the call (stereo WAV) from now on, when recording is on; once per call. */
   startRecording(): void {
     if (!this.deps.config.recording.calls || this.direction !== "inbound" || this.recording) return;
+    if (this.deps.recordingGate && !this.deps.recordingGate.recordingAllowed) {
+      this.event("recording not started: disk nearly full");
+      this.log.warn("recording not started: disk nearly full");
+      return;
+    }
     const day = new Date().toISOString().slice(0, 10);
     const path = join(this.deps.recordingsDir, day, `${this.id}.wav`);
     mkdirSync(dirname(path), { recursive: true });
     this.media.startRecording(path);
     this.deps.cdr.recording(this.id, path);
     this.recording = true;
+    this.deps.recordingGate?.on("change", this.onDiskChange);
   }
 
   private onDigit(digit: string, source: DtmfSource): void {
@@ -314,7 +329,21 @@ export class CallSession {
     await this.leg.hangup().catch((e: Error) => this.log.warn({ err: e.message }, "hangup failed"));
   }
 
+  /** The disk filled up during the call: stop its recorder, keep the call (and the flag, so it is not restarted). */
+  private readonly onDiskChange = (allowed: boolean): void => {
+    if (allowed || !this.recording) return;
+    this.deps.recordingGate?.off("change", this.onDiskChange);
+    void this.media.stopRecording().then(
+      () => {
+        this.event("recording stopped: disk nearly full");
+        this.log.warn("recording stopped: disk nearly full");
+      },
+      (e: Error) => this.log.warn({ err: e.message }, "stopping the recording failed"),
+    );
+  };
+
   private async finish(cause: LegEndCause): Promise<void> {
+    this.deps.recordingGate?.off("change", this.onDiskChange);
     clearTimeout(this.maxDurationTimer);
     let stats: MediaStats | undefined;
     try {

@@ -153,8 +153,8 @@ async function blind(
   whisper: string,
   o: ConnectOptions,
 ): Promise<ConnectResult> {
-  // A browser softphone exists only inside this box: connect it here instead of asking the peer to call it.
-  if ("browser" in to) return connect(call, deps, to, whisper, o);
+  // A browser softphone or the handset exists only inside this box: connect it here instead of asking the peer to call it.
+  if ("browser" in to || "handset" in to) return connect(call, deps, to, whisper, o);
   const target = "sip" in to ? to.sip : to.number;
   const r = await call.refer(target).catch((e: Error) => ({ outcome: "failed" as const, reason: e.message }));
   if (r.outcome === "transferred") return "connected";

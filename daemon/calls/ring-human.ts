@@ -4,11 +4,19 @@ import { canSpeak, type SpeechEngines } from "../speech/engines.ts";
 import { type CallCard, type CallDeps, CallSession } from "./call-session.ts";
 import { voiceIo } from "./caller-io.ts";
 
-export type HumanTarget = { sip: string } | { number: string; trunk?: string } | { browser: string };
+export type HumanTarget =
+  | { sip: string }
+  | { number: string; trunk?: string }
+  | { browser: string }
+  | { handset: true };
 
-/** What to dial for a human: a SIP URI, a number (through a trunk), or "browser:NAME" / "browser:*" (softphone). */
+/**
+ * What to dial for a human: a SIP URI, a number (through a trunk), "browser:NAME" / "browser:*" (softphone), or
+ * "handset:" (the handset on the box).
+ */
 export function dialTarget(to: HumanTarget): string {
   if ("browser" in to) return `browser:${to.browser}`;
+  if ("handset" in to) return "handset:";
   return "sip" in to ? to.sip : to.number;
 }
 

@@ -1,5 +1,9 @@
 // The one configuration schema. Everything an installer or admin can set lives here, validated in one pass so
 // `switchboard check-config` can list every problem with its YAML path. Defaults make a bare file runnable.
+import { handsetSchema } from "../../hw/handset-config.ts";
+import { defaultMasterConfig, masterConfigSchema } from "../../provisioning/master-config.ts";
+import { provisioningSchema } from "../../provisioning/provisioner-config.ts";
+import { diskGuardSchema } from "../ops/disk-guard.ts";
 import { z } from "zod";
 import { actionSchema } from "../flow/actions/registry.ts";
 import { agentSchema, checkAgent } from "../flow/agents.ts";
@@ -141,6 +145,8 @@ export const recordingSchema = z
     calls: z.boolean().default(true),
     /** Directory for recordings; default <dataDir>/recordings. */
     dir: z.string().optional(),
+    /** Recording stops (calls stay up) while the data disk is nearly full, and resumes with room (docs/operations.md). */
+    diskGuard: diskGuardSchema.default(diskGuardSchema.parse({})),
   })
   .strict();
 
@@ -319,12 +325,18 @@ const configBase = z
     models: modelsSchema.default(modelsSchema.parse({})),
     speech: speechSchema.default(speechSchema.parse({})),
     web: webSchema.default(webSchema.parse({})),
+    /** Signed USB bundles (docs/provisioning.md); absent = no stick is watched. */
+    provisioning: provisioningSchema.optional(),
+    /** Config-only sync with the master server, once a bundle installed its address (docs/master-sync.md). */
+    master: masterConfigSchema.default(defaultMasterConfig),
     /** The LED/handset controller on a serial port (docs/hw-protocol.md); absent = no controller. */
     hw: z
       .object({
         /** e.g. /dev/ttyACM0 or /dev/serial/by-id/...; the path may come and go (hot-plug). */
         port: z.string().min(1),
         baudRate: z.number().int().min(1200).max(4_000_000).default(115_200),
+        /** The handset on the box (docs/hw-protocol.md): ALSA device, trunk for keypad calls. */
+        handset: handsetSchema.default(handsetSchema.parse({})),
       })
       .strict()
       .optional(),

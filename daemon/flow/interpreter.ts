@@ -548,7 +548,14 @@ export class FlowRun {
       if (text) await this.sayTemplate(text, { interruptible: false });
     };
     if ("queue" in to) return this.queue(to.queue, whisper, o.customerWhisper, o.onNoAnswer);
-    const label = "number" in to ? `number ${to.number}` : "browser" in to ? `browser ${to.browser}` : to.sip;
+    const label =
+      "number" in to
+        ? `number ${to.number}`
+        : "browser" in to
+          ? `browser ${to.browser}`
+          : "handset" in to
+            ? "the handset"
+            : to.sip;
     this.event(`transfer (${o.mode}) to ${label}; whisper: ${maskSensitive(whisper)}`);
     const r = await this.services.connect(to, whisper, {
       mode: o.mode,

@@ -18,12 +18,16 @@ export const browserTargetSchema = z
   .object({ browser: z.string().regex(/^([a-z0-9._-]{1,64}|\*)$/, 'a staff user name or "*"') })
   .strict();
 
+/** The handset on the box (hw/handset.ts): rings its ringer, answered by lifting it. */
+export const handsetTargetSchema = z.object({ handset: z.literal(true) }).strict();
+
 export const transferTargetSchema = z.union([
   z.object({ agent: slug }).strict(),
   z.object({ queue: slug }).strict(),
   z.object({ number: z.string().regex(/^\+?[0-9]{2,20}$/, "a phone number"), trunk: slug.optional() }).strict(),
   z.object({ sip: z.string().regex(/^sips?:[^\s]+$/i, "a sip: URI") }).strict(),
   browserTargetSchema,
+  handsetTargetSchema,
 ]);
 export type TransferTarget = z.infer<typeof transferTargetSchema>;
 

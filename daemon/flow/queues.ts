@@ -2,13 +2,14 @@
 // position now and then, and may ask for a call back instead of waiting (they keep their place). The members are
 // the humans who take the queue's calls; how they are rung lives in calls/call-queue.ts.
 import { z } from "zod";
-import { browserTargetSchema, sayText, slug } from "./nodes.ts";
+import { browserTargetSchema, handsetTargetSchema, sayText, slug } from "./nodes.ts";
 import { textsFor } from "./text-language.ts";
 
 export const queueMemberSchema = z.union([
   z.object({ sip: z.string().regex(/^sips?:[^\s]+$/i, "a sip: URI") }).strict(),
   z.object({ number: z.string().regex(/^\+?[0-9]{2,20}$/, "a phone number"), trunk: slug.optional() }).strict(),
   browserTargetSchema,
+  handsetTargetSchema,
 ]);
 export type QueueMember = z.infer<typeof queueMemberSchema>;
 

@@ -47,6 +47,7 @@ export function targetLabel(t: TransferTarget): string {
   if ("queue" in t) return `queue ${t.queue}`;
   if ("number" in t) return `number ${t.number}${t.trunk ? ` via ${t.trunk}` : ""}`;
   if ("browser" in t) return t.browser === "*" ? "any staff browser" : `browser ${t.browser}`;
+  if ("handset" in t) return "the handset";
   return t.sip;
 }
 

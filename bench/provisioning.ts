@@ -1,0 +1,158 @@
+// Stick inserted -> configuration applied -> trunk registered. Per run: a fresh daemon without trunks, a real
+// Kamailio registrar (digest), a signed bundle whose site config adds the Kamailio trunk, renamed into a temp mount
+// root (the "insert"). Reported per run and as p50/max:
+//   noticed     the poll saw the bundle (pollMs bounds it: the appliance default is 3000 ms)
+//   applied     verified, swapped in, config file replaced, the daemon reloaded (SIGHUP answered in its log)
+//   registered  the daemon logged the trunk registered at Kamailio
+// The provisioner runs inside this bench process against the daemon's config file, with SIGHUP as its reload (the
+// daemon does not start it itself yet). Trunks are bound at daemon start (main.ts RESTART_KEYS), so a reload that
+// answers restartNeeded: [trunks] is followed by a restart of the daemon on the new config, as the appliance's
+// service manager would do; that restart is part of "registered".
+//   node --import tsx bench/provisioning.ts [--runs 5] [--poll-ms 3000] [--model-mb 0]
+import { generateKeyPairSync } from "node:crypto";
+import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parse, stringify } from "yaml";
+import { silentLog } from "../daemon/ops/log.ts";
+import { provisioningDir, trustedKeyFile } from "../provisioning/apply.ts";
+import { type BundleInput, makeBundle } from "../provisioning/make-bundle.ts";
+import { provisioningSchema } from "../provisioning/provisioner-config.ts";
+import { type ProvisionerEvent, UsbProvisioner } from "../provisioning/usb-provisioner.ts";
+import { type DaemonHandle, type LogLine, startDaemon, stopAll } from "../test/peers/daemon.ts";
+import { kamailioSkipReason, startKamailio } from "../test/peers/kamailio.ts";
+import { freePort } from "../test/peers/ports.ts";
+import { argNum, fmt, percentile } from "./lib/bench.ts";
+
+const runs = argNum("runs", 5);
+const pollMs = argNum("poll-ms", 3000);
+const modelMb = argNum("model-mb", 0);
+const skip = kamailioSkipReason();
+if (skip) {
+  console.log(`skipped: ${skip}`);
+  process.exit(0);
+}
+
+const work = await mkdtemp(join(tmpdir(), "bench-provisioning-"));
+const key = generateKeyPairSync("ed25519");
+const kam = await startKamailio({ port: await freePort(), user: "agent", password: "secret123", maxExpires: 60 });
+const rows: { noticed: number; applied: number; registered: number; stopped: number; ready: number }[] = [];
+
+const isReloadAnswer = (l: LogLine) =>
+  l.msg === "configuration reloaded" || l.msg === "configuration not reloaded: the running one stays";
+const isRegistered = (l: LogLine) => l.msg === "trunk registration" && l.trunk === "kam" && l.state === "registered";
+
+async function oneRun(i: number): Promise<void> {
+  let d: DaemonHandle = await startDaemon({ config: { log: { level: "info" } }, readyTimeoutMs: 30_000 });
+  const mount = join(work, `media-${i}`);
+  await mkdir(mount);
+  await mkdir(provisioningDir(d.dataDir), { recursive: true });
+  await writeFile(trustedKeyFile(d.dataDir), key.publicKey.export({ type: "spki", format: "pem" }));
+
+  // The site config: the daemon's own config plus the trunk at Kamailio.
+  const src = join(work, `src-${i}`);
+  await mkdir(src);
+  const site = parse(await readFile(d.configPath, "utf8")) as Record<string, unknown>;
+  site.trunks = [
+    {
+      id: "kam",
+      domain: "127.0.0.1",
+      registrar: `sip:127.0.0.1:${kam.port}`,
+      username: "agent",
+      password: "secret123",
+      expiresS: 60,
+    },
+  ];
+  await writeFile(join(src, "site.yaml"), stringify(site));
+  const files: BundleInput[] = [{ role: "site-config", source: join(src, "site.yaml") }];
+  if (modelMb > 0) {
+    await writeFile(join(src, "model.tar"), Buffer.alloc(modelMb * 2 ** 20, i));
+    files.push({ role: "model-bundle", source: join(src, "model.tar") });
+  }
+  const built = join(src, "switchboard-bundle.tar");
+  await makeBundle(built, {
+    privateKey: key.privateKey,
+    target: { deviceId: "bench-box" },
+    version: 1,
+    expiresAt: new Date(Date.now() + 3_600_000),
+    files,
+  });
+
+  let restartNeeded: string[] = [];
+  const prov = new UsbProvisioner({
+    dataDir: d.dataDir,
+    configFile: d.configPath,
+    settings: provisioningSchema.parse({ mountRoots: [mount], pollMs, deviceId: "bench-box" }),
+    reload: async () => {
+      process.kill(d.pid, "SIGHUP");
+      const answer = await d.waitForLog(isReloadAnswer, 10_000);
+      if (answer.msg !== "configuration reloaded") throw new Error("the daemon refused the new config");
+      restartNeeded = Array.isArray(answer.restartNeeded) ? (answer.restartNeeded as string[]) : [];
+      return { restartNeeded };
+    },
+    log: silentLog,
+  });
+  let noticedAt = 0;
+  const finished = new Promise<ProvisionerEvent>((resolve) =>
+    prov.on("state", (e) => {
+      if (e.state === "running" && !noticedAt) noticedAt = performance.now();
+      if (e.state !== "running") resolve(e);
+    }),
+  );
+  await prov.start();
+
+  // The insert: the stick's directory appears with the bundle on it, all at once.
+  const stick = join(work, `stick-${i}`);
+  await mkdir(stick);
+  await rename(built, join(stick, "switchboard-bundle.tar"));
+  // Anywhere within a poll interval, as a real stick would be.
+  await new Promise((r) => setTimeout(r, Math.random() * pollMs));
+  const t0 = performance.now();
+  await rename(stick, join(mount, "STICK"));
+  const done = await finished;
+  const appliedAt = performance.now();
+  await prov.stop();
+  if (done.state !== "ok") throw new Error(`run ${i}: provisioning failed: ${done.reason}`);
+
+  let stoppedAt = appliedAt;
+  let readyAt = appliedAt;
+  if (restartNeeded.includes("trunks")) {
+    const config = parse(await readFile(d.configPath, "utf8")) as Record<string, unknown>;
+    await d.stop();
+    stoppedAt = performance.now();
+    d = await startDaemon({ config, dataDir: d.dataDir, readyTimeoutMs: 30_000 });
+    readyAt = performance.now();
+  }
+  await d.waitForLog(isRegistered, 30_000);
+  const registeredAt = performance.now();
+  await d.stop();
+  rows.push({
+    noticed: noticedAt - t0,
+    applied: appliedAt - t0,
+    registered: registeredAt - t0,
+    stopped: stoppedAt - appliedAt,
+    ready: readyAt - stoppedAt,
+  });
+  const r = rows[rows.length - 1];
+  console.log(
+    `run ${i + 1}: noticed ${fmt(r.noticed, 0)} ms, applied ${fmt(r.applied, 0)} ms, trunk registered ${fmt(r.registered, 0)} ms` +
+      ` (of which daemon stop ${fmt(r.stopped, 0)} ms, start to ready ${fmt(r.ready, 0)} ms)` +
+      (restartNeeded.length ? ` (reload said restart needed for: ${restartNeeded.join(", ")})` : ""),
+  );
+}
+
+try {
+  console.log(`poll interval ${pollMs} ms, model bundle ${modelMb} MB, ${runs} run(s), Kamailio on ${kam.port}`);
+  for (let i = 0; i < runs; i++) await oneRun(i);
+  const col = (k: keyof (typeof rows)[number]) => rows.map((r) => r[k]);
+  for (const k of ["noticed", "applied", "registered", "stopped", "ready"] as const)
+    console.log(
+      `${k === "stopped" || k === "ready" ? `restart: ${k === "stopped" ? "daemon stop" : "start to ready"}` : `stick inserted -> ${k}`}`.padEnd(
+        28,
+      ) + ` p50=${fmt(percentile(col(k), 50), 0)} ms max=${fmt(Math.max(...col(k)), 0)} ms`,
+    );
+} finally {
+  await stopAll();
+  await kam.stop();
+  await rm(work, { recursive: true, force: true });
+}
