@@ -33,7 +33,6 @@ function simState(sim: DeviceSimulator, ok: (s: SimulatorState) => boolean, what
   });
 }
 
-
 test("handset off-hook answers a queued sipp caller; hook-on ends the handset's leg", { skip }, async () => {
   const host = join(work, "controller");
   const socat = await startSocat(host, join(work, "device"));
@@ -80,9 +79,18 @@ test("handset off-hook answers a queued sipp caller; hook-on ends the handset's 
     call.catch(() => undefined);
     await simState(device.sim, (s) => s.ringer, "the ringer on", 30_000);
     assert.match(device.sim.state.display, /sipp/, "the display names the caller");
+    // The attention LED says a caller waits for a human, and the line LED that a call is up.
+    await simState(
+      device.sim,
+      (st) => st.leds[2]?.colour === "red" && st.leds[2]?.pattern === "blink-fast",
+      "the attention LED (human needed)",
+      10_000,
+    );
+    assert.deepEqual(device.sim.state.leds[1], { colour: "green", pattern: "pulse" }, "calls active");
 
     await device.sim.hookOff();
     await simState(device.sim, (s) => !s.ringer, "the ringer off after hook-off", 10_000);
+    await simState(device.sim, (st) => st.leds[2]?.pattern === "off", "the attention LED off once answered", 10_000);
     const bridged = await daemon.waitForCalls(
       (rows) => rows.some((r) => r.direction === "inbound" && /bridged to /.test(r.events)),
       20_000,
