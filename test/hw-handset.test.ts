@@ -98,9 +98,9 @@ test("handset off-hook answers a queued sipp caller; hook-on ends the handset's 
     assert.equal(bridged.filter((r) => r.direction === "inbound").length, 1, "one caller");
     const caller = bridged.find((r) => r.direction === "inbound");
     assert.ok(caller);
-    // The queue rings members without the caller's id (queue-desk.ts), so the link is the caller's "bridged to" event.
     const leg = bridged.find((r) => r.direction === "outbound" && caller.events.includes(`bridged to ${r.id}`));
     assert.ok(leg, `the caller is bridged to an outbound leg: ${JSON.stringify(bridged, null, 1)}`);
+    assert.equal(leg.linked_call_id, caller.id, "the handset's leg is linked to the caller's call");
     assert.equal(leg.to_uri, "handset:");
     assert.ok(leg.answered_at, "the handset leg was answered");
 

@@ -13,6 +13,8 @@ export interface QueueEntry {
   joinedAt: number;
   /** The caller left the line; the queue calls them back on this number. */
   callbackTo?: string;
+  /** The caller's call record: members' legs are linked to it. */
+  callId?: string;
 }
 
 export interface Answered<A> {
@@ -110,9 +112,9 @@ export class CallQueue<A> {
   }
 
   /** Undefined when the queue is full (the caller gets the fallback at once). */
-  join(caller: string, whisper: string): QueueTicket<A> | undefined {
+  join(caller: string, whisper: string, callId?: string): QueueTicket<A> | undefined {
     if (this.closed || this.waiting.length >= this.cfg.maxWaiting) return undefined;
-    const entry: QueueEntry = { id: `${this.cfg.id}-${++this.seq}`, caller, whisper, joinedAt: this.now() };
+    const entry: QueueEntry = { id: `${this.cfg.id}-${++this.seq}`, caller, whisper, joinedAt: this.now(), callId };
     let settle!: (o: QueueOutcome<A>) => void;
     const done = new Promise<QueueOutcome<A>>((r) => {
       settle = r;

@@ -212,7 +212,7 @@ function queueWait(
   whisper: string,
   beforeBridge: () => Promise<void>,
 ): QueueWait | undefined {
-  const ticket = deps.queues.join(id, call.from ?? "", whisper);
+  const ticket = deps.queues.join(id, call.from ?? "", whisper, call.id);
   const config = deps.queues.config(id);
   if (!ticket || !config) return undefined;
   const left = () => ticket.leave();

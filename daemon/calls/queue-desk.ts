@@ -34,8 +34,8 @@ export class QueueDesk {
     return this.queues.has(id);
   }
 
-  join(id: string, caller: string, whisper: string): QueueTicket<CallSession> | undefined {
-    const ticket = this.queues.get(id)?.join(caller, whisper);
+  join(id: string, caller: string, whisper: string, callId?: string): QueueTicket<CallSession> | undefined {
+    const ticket = this.queues.get(id)?.join(caller, whisper, callId);
     if (ticket) {
       this.changed();
       void ticket.done.then(() => this.changed());
@@ -95,6 +95,7 @@ export class QueueDesk {
           whisper: entry.whisper,
           timeoutS: q.config.ringTimeoutS,
           signal,
+          linkedTo: entry.callId,
           card: { from: entry.caller, context: { caller: entry.caller, summary: entry.whisper, slots: {} } },
         }).finally(() => this.changed());
         if (!leg) return undefined;
