@@ -1,24 +1,21 @@
 // Stick inserted -> configuration applied -> trunk registered. Per run: a fresh daemon without trunks, a real
 // Kamailio registrar (digest), a signed bundle whose site config adds the Kamailio trunk, renamed into a temp mount
 // root (the "insert"). Reported per run and as p50/max:
-//   noticed     the poll saw the bundle (pollMs bounds it: the appliance default is 3000 ms)
-//   applied     verified, swapped in, config file replaced, the daemon reloaded (SIGHUP answered in its log)
+//   noticed     the daemon's poll saw the bundle (pollMs bounds it: the appliance default is 3000 ms)
+//   applied     verified, swapped in, config file replaced, the daemon reloaded ("provisioning: bundle applied")
 //   registered  the daemon logged the trunk registered at Kamailio
-// The provisioner runs inside this bench process against the daemon's config file, with SIGHUP as its reload (the
-// daemon does not start it itself yet). Trunks are bound at daemon start (main.ts RESTART_KEYS), so a reload that
-// answers restartNeeded: [trunks] is followed by a restart of the daemon on the new config, as the appliance's
-// service manager would do; that restart is part of "registered".
+// The daemon's own provisioner does the work (config `provisioning` with the temp mount root, the trusted key at
+// <dataDir>/provisioning/trusted.pub); the times come from the daemon's log lines. Trunks are bound at daemon start
+// (main.ts RESTART_KEYS), so a reload that answers restartNeeded: [trunks] is followed by a restart of the daemon on
+// the new config, as the appliance's service manager would do; that restart is part of "registered".
 //   node --import tsx bench/provisioning.ts [--runs 5] [--poll-ms 3000] [--model-mb 0]
 import { generateKeyPairSync } from "node:crypto";
 import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse, stringify } from "yaml";
-import { silentLog } from "../daemon/ops/log.ts";
 import { provisioningDir, trustedKeyFile } from "../provisioning/apply.ts";
 import { type BundleInput, makeBundle } from "../provisioning/make-bundle.ts";
-import { provisioningSchema } from "../provisioning/provisioner-config.ts";
-import { type ProvisionerEvent, UsbProvisioner } from "../provisioning/usb-provisioner.ts";
 import { type DaemonHandle, type LogLine, startDaemon, stopAll } from "../test/peers/daemon.ts";
 import { kamailioSkipReason, startKamailio } from "../test/peers/kamailio.ts";
 import { freePort } from "../test/peers/ports.ts";
@@ -38,18 +35,23 @@ const key = generateKeyPairSync("ed25519");
 const kam = await startKamailio({ port: await freePort(), user: "agent", password: "secret123", maxExpires: 60 });
 const rows: { noticed: number; applied: number; registered: number; stopped: number; ready: number }[] = [];
 
-const isReloadAnswer = (l: LogLine) =>
-  l.msg === "configuration reloaded" || l.msg === "configuration not reloaded: the running one stays";
+const isProvisioned = (l: LogLine) =>
+  l.msg === "provisioning: bundle applied" || l.msg === "provisioning: bundle rejected";
 const isRegistered = (l: LogLine) => l.msg === "trunk registration" && l.trunk === "kam" && l.state === "registered";
 
 async function oneRun(i: number): Promise<void> {
-  let d: DaemonHandle = await startDaemon({ config: { log: { level: "info" } }, readyTimeoutMs: 30_000 });
   const mount = join(work, `media-${i}`);
   await mkdir(mount);
-  await mkdir(provisioningDir(d.dataDir), { recursive: true });
-  await writeFile(trustedKeyFile(d.dataDir), key.publicKey.export({ type: "spki", format: "pem" }));
+  const dataDir = join(work, `data-${i}`);
+  await mkdir(provisioningDir(dataDir), { recursive: true });
+  await writeFile(trustedKeyFile(dataDir), key.publicKey.export({ type: "spki", format: "pem" }));
+  let d: DaemonHandle = await startDaemon({
+    dataDir,
+    config: { log: { level: "info" }, provisioning: { mountRoots: [mount], pollMs, deviceId: "bench-box" } },
+    readyTimeoutMs: 30_000,
+  });
 
-  // The site config: the daemon's own config plus the trunk at Kamailio.
+  // The site config: the daemon's own config (provisioning section included) plus the trunk at Kamailio.
   const src = join(work, `src-${i}`);
   await mkdir(src);
   const site = parse(await readFile(d.configPath, "utf8")) as Record<string, unknown>;
@@ -78,29 +80,6 @@ async function oneRun(i: number): Promise<void> {
     files,
   });
 
-  let restartNeeded: string[] = [];
-  const prov = new UsbProvisioner({
-    dataDir: d.dataDir,
-    configFile: d.configPath,
-    settings: provisioningSchema.parse({ mountRoots: [mount], pollMs, deviceId: "bench-box" }),
-    reload: async () => {
-      process.kill(d.pid, "SIGHUP");
-      const answer = await d.waitForLog(isReloadAnswer, 10_000);
-      if (answer.msg !== "configuration reloaded") throw new Error("the daemon refused the new config");
-      restartNeeded = Array.isArray(answer.restartNeeded) ? (answer.restartNeeded as string[]) : [];
-      return { restartNeeded };
-    },
-    log: silentLog,
-  });
-  let noticedAt = 0;
-  const finished = new Promise<ProvisionerEvent>((resolve) =>
-    prov.on("state", (e) => {
-      if (e.state === "running" && !noticedAt) noticedAt = performance.now();
-      if (e.state !== "running") resolve(e);
-    }),
-  );
-  await prov.start();
-
   // The insert: the stick's directory appears with the bundle on it, all at once.
   const stick = join(work, `stick-${i}`);
   await mkdir(stick);
@@ -108,11 +87,15 @@ async function oneRun(i: number): Promise<void> {
   // Anywhere within a poll interval, as a real stick would be.
   await new Promise((r) => setTimeout(r, Math.random() * pollMs));
   const t0 = performance.now();
+  const t0Wall = Date.now();
   await rename(stick, join(mount, "STICK"));
-  const done = await finished;
+  const done = await d.waitForLog(isProvisioned, 60_000 + pollMs);
   const appliedAt = performance.now();
-  await prov.stop();
-  if (done.state !== "ok") throw new Error(`run ${i}: provisioning failed: ${done.reason}`);
+  if (done.msg !== "provisioning: bundle applied") throw new Error(`run ${i}: provisioning failed: ${done.reason}`);
+  const restartNeeded = Array.isArray(done.restartNeeded) ? (done.restartNeeded as string[]) : [];
+  // The daemon's own timestamps (same clock) place "noticed" between the insert and "applied".
+  const found = d.logs().find((l) => l.msg === "provisioning: bundle found, applying");
+  const noticedMs = typeof found?.time === "number" ? found.time - t0Wall : Number.NaN;
 
   let stoppedAt = appliedAt;
   let readyAt = appliedAt;
@@ -125,9 +108,12 @@ async function oneRun(i: number): Promise<void> {
   }
   await d.waitForLog(isRegistered, 30_000);
   const registeredAt = performance.now();
+  // The restarted daemon sees the stick again and must leave it alone (its report says the installed bundle).
+  const again = d.logs().find((l) => l.msg === "provisioning: bundle rejected");
+  if (again) throw new Error(`run ${i}: the restarted daemon rejected the stick: ${again.reason}`);
   await d.stop();
   rows.push({
-    noticed: noticedAt - t0,
+    noticed: noticedMs,
     applied: appliedAt - t0,
     registered: registeredAt - t0,
     stopped: stoppedAt - appliedAt,

@@ -1,7 +1,7 @@
 // The box against the reference master server, over real HTTPS on 127.0.0.1: enrollment from a provisioned bundle,
 // signed config documents pulled (long-poll, ETag) and applied, every forged document refused, offline with backoff
-// and back again; and the capture test: a day of sipp calls through the real daemon while the box syncs and reports
-// every second, after which nothing the master ever received contains any of that call data.
+// and back again; and the capture test: a day of sipp calls through the real daemon while the daemon itself syncs and
+// reports every second, after which nothing the master ever received contains any of that call data.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { generateKeyPairSync } from "node:crypto";
@@ -12,7 +12,6 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import Database from "better-sqlite3";
 import { parse, stringify } from "yaml";
-import { systemProbe } from "../daemon/ops/health.ts";
 import { applyBundle } from "../provisioning/apply.ts";
 import { makeBundle } from "../provisioning/make-bundle.ts";
 import { type MasterConfig, masterConfigSchema } from "../provisioning/master-config.ts";
@@ -20,7 +19,6 @@ import { type RunningMaster, startMasterServer } from "../provisioning/master-se
 import { type LoggedRequest, MasterStore } from "../provisioning/master-server/store.ts";
 import {
   HEADER_DEVICE,
-  healthSummary,
   type MasterBundle,
   MasterSync,
   masterBundleSchema,
@@ -402,86 +400,82 @@ describe("capture: a day of calls, and the master never sees any of it", {
   timeout: 300_000,
 }, () => {
   it("nothing the master received holds a caller number, call id, CDR value, text or recording bytes", async () => {
-    // The daemon does not know the `master` section yet: the client runs in this process on the daemon's data dir,
-    // and its apply() is the daemon's own path (write the config file, SIGHUP, the daemon reloads).
+    // The real daemon syncs by itself: its data dir is provisioned with a `master` file before it starts, so
+    // appliance-shell.ts runs MasterSync, and a published config takes the daemon's own apply path (validated,
+    // atomic write, reload).
     const masterDir = join(work, "capture-master");
     const m = await startMasterProcess(masterDir);
     const store = await MasterStore.open(masterDir);
-    const d = await startDaemon({ config: { demo: { menuTimeoutS: 60 } } });
     const token = store.addToken({ deviceId: "box-capture" });
-    await provisionedBox({ ...store.bundleFile(m.url, token), certFingerprint: m.fingerprint }, d.dataDir);
-
-    let reloads = 0;
-    const sync = new MasterSync({
-      dataDir: d.dataDir,
-      settings: settings({ longPollS: 2, statusS: 1 }),
-      softwareVersion: "0.1.0",
-      health: async () => {
-        const s = await systemProbe(d.dataDir);
-        return healthSummary({ ...s, warnings: s.failures });
-      },
-      apply: async (text) => {
-        writeFileSync(d.configPath, text);
-        const seen = d.logs().filter((l) => l.msg === "configuration reloaded").length;
-        d.signal("SIGHUP");
-        await d.waitForLog(() => d.logs().filter((l) => l.msg === "configuration reloaded").length > seen, 10_000);
-        reloads++;
+    const dataDir = await provisionedBox(
+      { ...store.bundleFile(m.url, token), certFingerprint: m.fingerprint },
+      join(work, "capture-data"),
+    );
+    const d = await startDaemon({
+      dataDir,
+      config: {
+        demo: { menuTimeoutS: 60 },
+        master: { pollS: 1, longPollS: 2, statusS: 1, backoffMinS: 0.05, backoffMaxS: 0.2, requestTimeoutS: 5 },
       },
     });
-    const statuses: unknown[] = [];
-    sync.on("status", (r) => statuses.push(r));
-    sync.start();
-    try {
-      // The master ships the daemon's own config with one change: the box applies it through its reload path.
-      const yaml = parse(readFileSync(d.configPath, "utf8")) as Record<string, Record<string, unknown>>;
-      yaml.demo = { ...yaml.demo, menuTimeoutS: 45 };
-      const cfgFile = join(masterDir, "daemon.yaml");
-      writeFileSync(cfgFile, stringify(yaml));
-      store.publish("box-capture", readFileSync(cfgFile, "utf8"));
-      await nextEvent<[PollOutcome]>(sync, "poll", (o) => o.kind === "applied", 30_000);
-      assert.equal(reloads, 1);
+    await d.waitForLog((l) => l.msg === "master: enrolled" && l.deviceId === "box-capture", 30_000);
+    const statusCount = () => store.requestLog().filter((l) => l.url.endsWith("/status")).length;
 
-      // A day of calls: distinct caller numbers (sipp's injection file), speech, a DTMF digit each, recordings on.
-      const numbers = Array.from({ length: CALLS }, (_, i) => `+49301234${String(5000 + i * 37).padStart(4, "0")}`);
-      // sipp cannot pick a pcap per call, so the day comes in three batches, one DTMF digit each.
-      const digits = [1, 5, 9];
-      const per = CALLS / digits.length;
-      for (const [b, digit] of digits.entries()) {
-        const scenarioFile = join(work, `uac_caller_dtmf_${digit}.xml`);
-        writeFileSync(
-          scenarioFile,
-          readFileSync(join(repoRoot, "test/peers/scenarios/uac_pcap_dtmf.xml"), "utf8")
-            .replaceAll("@PCAP_DIR@", pcapDir())
-            .replaceAll("@HOLD_AFTER_MS@", "500")
-            .replaceAll("@DIGIT@", String(digit))
-            .replaceAll("sipp <sip:sipp@", "[field0] <sip:[field0]@")
-            .replaceAll("Contact: sip:sipp@", "Contact: sip:[field0]@"),
-        );
-        const batch = join(work, `callers-${digit}.csv`);
-        writeFileSync(batch, `SEQUENTIAL\n${numbers.slice(b * per, (b + 1) * per).join(";\n")};\n`);
-        const r = await runSipp({
-          target: d.sipUdp,
-          args: ["-sf", scenarioFile, "-inf", batch, "-m", String(per), "-l", "8", "-r", "4"],
-          timeoutMs: 120_000,
-          mediaPorts: true,
-        });
-        assert.equal(r.successful, per, sippDetail(r));
-        assert.equal(r.failed, 0, sippDetail(r));
-      }
-      const rows = await d.waitForCalls(
-        (rs) => rs.filter((x) => numbers.includes(x.from_number ?? "") && x.ended_at !== null).length >= CALLS,
-        20_000,
+    // The master ships the daemon's own config with one change: the box applies it through its reload path.
+    const yaml = parse(readFileSync(d.configPath, "utf8")) as Record<string, Record<string, unknown>>;
+    yaml.demo = { ...yaml.demo, menuTimeoutS: 45 };
+    const cfgFile = join(masterDir, "daemon.yaml");
+    writeFileSync(cfgFile, stringify(yaml));
+    store.publish("box-capture", readFileSync(cfgFile, "utf8"));
+    await d.waitForLog((l) => l.msg === "configuration reloaded", 30_000);
+    await d.waitForLog((l) => l.msg === "master: config applied" && l.version === 1, 10_000);
+    assert.equal(d.logs().filter((l) => l.msg === "configuration reloaded").length, 1);
+    assert.equal(readFileSync(d.configPath, "utf8"), readFileSync(cfgFile, "utf8"), "the config file is the master's");
+    assert.equal((parse(readFileSync(d.configPath, "utf8")) as typeof yaml).demo.menuTimeoutS, 45);
+
+    // A day of calls: distinct caller numbers (sipp's injection file), speech, a DTMF digit each, recordings on.
+    const numbers = Array.from({ length: CALLS }, (_, i) => `+49301234${String(5000 + i * 37).padStart(4, "0")}`);
+    // sipp cannot pick a pcap per call, so the day comes in three batches, one DTMF digit each.
+    const digits = [1, 5, 9];
+    const per = CALLS / digits.length;
+    for (const [b, digit] of digits.entries()) {
+      const scenarioFile = join(work, `uac_caller_dtmf_${digit}.xml`);
+      writeFileSync(
+        scenarioFile,
+        readFileSync(join(repoRoot, "test/peers/scenarios/uac_pcap_dtmf.xml"), "utf8")
+          .replaceAll("@PCAP_DIR@", pcapDir())
+          .replaceAll("@HOLD_AFTER_MS@", "500")
+          .replaceAll("@DIGIT@", String(digit))
+          .replaceAll("sipp <sip:sipp@", "[field0] <sip:[field0]@")
+          .replaceAll("Contact: sip:sipp@", "Contact: sip:[field0]@"),
       );
-      const mine = rows.filter((x) => numbers.includes(x.from_number ?? ""));
-      assert.equal(new Set(mine.map((x) => x.sip_call_id)).size, CALLS);
-      assert.deepEqual(new Set(mine.map((x) => x.from_number)), new Set(numbers), "every caller number is in the CDRs");
-      // Status reports kept flowing during the calls.
-      const reportsBefore = statuses.length;
-      await nextEvent(sync, "status");
-      assert.ok(statuses.length > reportsBefore);
-    } finally {
-      await sync.stop();
+      const batch = join(work, `callers-${digit}.csv`);
+      writeFileSync(batch, `SEQUENTIAL\n${numbers.slice(b * per, (b + 1) * per).join(";\n")};\n`);
+      const r = await runSipp({
+        target: d.sipUdp,
+        args: ["-sf", scenarioFile, "-inf", batch, "-m", String(per), "-l", "8", "-r", "4"],
+        timeoutMs: 120_000,
+        mediaPorts: true,
+      });
+      assert.equal(r.successful, per, sippDetail(r));
+      assert.equal(r.failed, 0, sippDetail(r));
     }
+    const rows = await d.waitForCalls(
+      (rs) => rs.filter((x) => numbers.includes(x.from_number ?? "") && x.ended_at !== null).length >= CALLS,
+      20_000,
+    );
+    const mine = rows.filter((x) => numbers.includes(x.from_number ?? ""));
+    assert.equal(new Set(mine.map((x) => x.sip_call_id)).size, CALLS);
+    assert.deepEqual(new Set(mine.map((x) => x.from_number)), new Set(numbers), "every caller number is in the CDRs");
+    // Status reports keep flowing after the calls, and they say the master's version is applied.
+    const reportsBefore = statusCount();
+    for (let i = 0; i < 100 && statusCount() <= reportsBefore; i++) await new Promise((r) => setTimeout(r, 200));
+    assert.ok(statusCount() > reportsBefore, "a status report after the calls");
+    const last = store.lastStatus("box-capture")?.report;
+    assert.equal(last?.configVersion, 1);
+    assert.equal(last?.applyStatus.state, "applied");
+    // Stopped, so that the request log below is everything the master will ever get from this box.
+    assert.equal(await d.stop(), 0, d.output());
 
     const secrets = callData(d.dbPath);
     const audio = recordingSlices(join(d.dataDir, "recordings"));
