@@ -12,6 +12,7 @@ import type { MediaSession } from "../daemon/media/types.ts";
 import { silentLog } from "../daemon/ops/log.ts";
 import type { LegEndCause } from "../daemon/sip/types.ts";
 import { alsaPresent, type HandsetAudio, HandsetLeg } from "./handset-leg.ts";
+import { until, toneShare } from "../daemon/media/testing.ts";
 
 const media = mediaSchema.parse({
   rtpAddress: "127.0.0.1",
@@ -27,29 +28,6 @@ before(async () => {
 after(async () => {
   await engine.stop();
 });
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until(cond: () => boolean, what: string, limitMs = 10_000): Promise<void> {
-  const end = Date.now() + limitMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
-
-/** Share of `freq` in the power of a signal sampled at `rate` (one DFT bin, 0..1). */
-function toneShare(x: Int16Array, freq: number, rate: number): number {
-  let re = 0;
-  let im = 0;
-  let e = 0;
-  for (let i = 0; i < x.length; i++) {
-    const w = (2 * Math.PI * freq * i) / rate;
-    re += x[i] * Math.cos(w);
-    im -= x[i] * Math.sin(w);
-    e += x[i] * x[i];
-  }
-  return e === 0 ? 0 : (2 * (re * re + im * im)) / (x.length * e);
-}
 
 function concat(frames: Int16Array[]): Int16Array {
   const out = new Int16Array(frames.reduce((n, f) => n + f.length, 0));

@@ -6,18 +6,12 @@ import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { closeDb, openDb } from "./db.ts";
 import { type ActionHandler, backoffDelay, Outbox, type OutboxItem, PermanentError, safeErrorText } from "./outbox.ts";
+import { until } from "../media/testing.ts";
 
 const dbFile = () => join(mkdtempSync(join(tmpdir(), "sb-outbox-")), "s.db");
 const fast = { backoffBaseMs: 5, backoffCapMs: 20 };
 
 /** Polls until cond holds; the bound only keeps a broken build from hanging the suite. */
-async function until(cond: () => boolean, what: string, limitMs = 10_000): Promise<void> {
-  const end = Date.now() + limitMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`gave up waiting for ${what}`);
-    await sleep(5);
-  }
-}
 
 function deferred(): { promise: Promise<void>; resolve: () => void } {
   let resolve = () => {};

@@ -19,6 +19,7 @@ import { HttpError, type RouteContext } from "../route.ts";
 import { OpusDecoder, OpusEncoder } from "./opus-codec.ts";
 import { type RingCard, Softphone, SoftphoneError } from "./softphone.ts";
 import type { WebRtcInboundLeg } from "./webrtc-legs.ts";
+import { until, toneShare } from "../../media/testing.ts";
 
 const media = mediaSchema.parse({
   rtpAddress: "127.0.0.1",
@@ -38,27 +39,6 @@ after(async () => {
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(cond: () => boolean, what: string, limitMs = 10_000): Promise<void> {
-  const end = Date.now() + limitMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
-
-/** Share of `freq` in the power of a 16 kHz signal (one DFT bin, 0..1). */
-function toneShare(x: Int16Array, freq: number): number {
-  let re = 0;
-  let im = 0;
-  let e = 0;
-  for (let i = 0; i < x.length; i++) {
-    re += x[i] * Math.cos((2 * Math.PI * freq * i) / 16000);
-    im += x[i] * Math.sin((2 * Math.PI * freq * i) / 16000);
-    e += x[i] * x[i];
-  }
-  return e === 0 ? 0 : (2 * (re * re + im * im)) / (x.length * e);
-}
 
 function rms(x: Int16Array): number {
   let s = 0;
