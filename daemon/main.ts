@@ -159,11 +159,11 @@ export async function startDaemon(
   /** What a call gets when it starts: one config version, its agents (trained once) and its actions. */
   const versionOf = (c: Config) => {
     // Train the intents first (not during the first call): a broken agent throws here, before anything changed.
-    if (c.routing) agentsFor(c);
+    const agents = c.routing ? [...agentsFor(c).values()] : [];
     // An agent whose language has no installed voice still works (with the default voice): say so at every version.
     for (const gap of voiceGaps(
       speech,
-      [...agentsFor(c).values()].map((a) => ({ ...a.config, language: a.language })),
+      agents.map((a) => ({ ...a.config, language: a.language })),
     ))
       log.warn({ gap }, "agent voice");
     const runAction = bindActions(outbox, c.actions);
