@@ -4,7 +4,7 @@ import { randomUUID } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import type { Config } from "../config/schema.ts";
+import type { Config, SrtpPolicy } from "../config/schema.ts";
 import type { MediaEngine } from "../media/engine.ts";
 import {
   type DtmfSource,
@@ -113,7 +113,7 @@ export class CallSession {
     const log = deps.log.child({ call: id });
     let media: MediaSession;
     try {
-      media = await deps.media.allocate();
+      media = await deps.media.allocate({ srtp: srtpPolicyFor(deps.config, leg.info.trunkId) });
     } catch (e) {
       leg.reject(503, "No media ports");
       deps.cdr.ended(id, { endedAt: Date.now(), hangupCause: "no media ports", hangupSide: "system", sipStatus: 503 });
@@ -137,6 +137,7 @@ export class CallSession {
     // already be talking, and may hang up (BYE) before any ACK reaches us.
     const acked = leg.accept(sdp);
     deps.cdr.answered(id, Date.now(), media.negotiated?.codec ?? "unknown");
+    session.noteMediaSecurity();
     try {
       await acked;
     } catch (e) {
@@ -181,7 +182,7 @@ export class CallSession {
     deps: CallDeps,
     opts: { trunkId?: string; linkedTo?: string; ringTimeoutMs?: number; signal?: AbortSignal; card?: CallCard } = {},
   ): Promise<CallSession> {
-    const media = await deps.media.allocate();
+    const media = await deps.media.allocate({ srtp: srtpPolicyFor(deps.config, opts.trunkId, target) });
     const leg = deps.dial({
       target,
       trunkId: opts.trunkId,
@@ -213,8 +214,15 @@ export class CallSession {
       throw new CallRejected(488, "unusable SDP answer");
     }
     deps.cdr.answered(id, Date.now(), media.negotiated?.codec ?? "unknown");
+    session.noteMediaSecurity();
     session.startAnsweredServices();
     return session;
+  }
+
+  /** The CDR says when the media was encrypted (the codec column stays the codec). */
+  private noteMediaSecurity(): void {
+    const srtp = this.media.negotiated?.srtp;
+    if (srtp) this.deps.cdr.event(this.id, Date.now(), `media SRTP ${srtp.suite}`);
   }
 
   private isInbound(leg: CallLeg): leg is InboundCall {
@@ -375,4 +383,12 @@ export function bridgeCalls(a: CallSession, b: CallSession): Promise<void> {
     await other.ended;
   });
   return done;
+}
+
+/** SRTP policy of a call: its trunk's, a sips: target's (mandatory), else the box's default for other peers. */
+export function srtpPolicyFor(config: Config, trunkId: string | undefined, target?: string): SrtpPolicy {
+  const trunk = trunkId ? config.trunks.find((t) => t.id === trunkId) : undefined;
+  if (trunk) return trunk.srtp;
+  if (target && /^sips:/i.test(target)) return "mandatory";
+  return config.sip.srtp;
 }

@@ -28,6 +28,29 @@ export const listenSchema = z
   })
   .strict();
 
+/** SDES-SRTP (RFC 4568) policy: off = plain RTP only; optional = accept SRTP when offered, offer plain RTP;
+ * mandatory = offer RTP/SAVP and refuse (488) offers without a usable crypto line. */
+export const srtpPolicy = z.enum(["off", "optional", "mandatory"]);
+export type SrtpPolicy = z.infer<typeof srtpPolicy>;
+
+/** SIP over TLS (RFC 3261 26.2, RFC 5922): our server certificate and how we check the servers we connect to. */
+export const sipTlsSchema = z
+  .object({
+    /** PEM certificate chain and key of our TLS listener; both unset = a self-signed one in <dataDir>/sip-tls. */
+    cert: z.string().min(1).optional(),
+    key: z.string().min(1).optional(),
+    /** Extra PEM CA files trusted for servers we connect to (a PBX with its own CA), besides the system CAs. */
+    ca: z.array(z.string().min(1)).default([]),
+    /** Check the server certificate (chain and name) of every TLS connection we open. Off only for lab PBXs. */
+    verifyServer: z.boolean().default(true),
+  })
+  .strict()
+  .refine((t) => (t.cert === undefined) === (t.key === undefined), {
+    message: "cert and key go together",
+    path: ["key"],
+  });
+export type SipTlsConfig = z.infer<typeof sipTlsSchema>;
+
 export const codecName = z.enum(["PCMU", "PCMA", "G722"]);
 export type CodecName = z.infer<typeof codecName>;
 
@@ -53,6 +76,9 @@ export const sipSchema = z
     maxMessageBytes: z.number().int().min(1024).max(1048576).default(65535),
     /** Source networks (CIDR) allowed to send INVITE; empty = anyone (then rely on trunk auth/firewall). */
     allowFrom: z.array(z.string()).default([]),
+    tls: sipTlsSchema.default({ ca: [], verifyServer: true }),
+    /** SRTP for calls that come from no configured trunk (phones, a PBX listed nowhere). */
+    srtp: srtpPolicy.default("optional"),
   })
   .strict();
 
@@ -91,6 +117,8 @@ export const trunkSchema = z
     /** Outbound proxy URI all requests go to (loose route); RFC 3263 SRV/A is used on its host. */
     outboundProxy: sipUri.optional(),
     transport: transportName.default("udp"),
+    /** SRTP with this provider; SDES keys travel in the SDP, so anything but off belongs with transport tls. */
+    srtp: srtpPolicy.default("optional"),
     username: z.string().min(1),
     /** Digest auth user when it differs from the AOR user. */
     authUsername: z.string().optional(),

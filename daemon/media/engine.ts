@@ -3,7 +3,7 @@
 import { networkInterfaces } from "node:os";
 import type { Worker } from "node:worker_threads";
 import { startModuleWorker } from "../ops/module-worker.ts";
-import type { MediaConfig } from "../config/schema.ts";
+import type { MediaConfig, SrtpPolicy } from "../config/schema.ts";
 import type { Log } from "../ops/log.ts";
 import type { FromWorker, Reply, ToWorker, WorkerInit } from "./messages.ts";
 import { isReply } from "./messages.ts";
@@ -94,15 +94,24 @@ export class MediaEngine {
     this.sessions.get(m.sid)?.handle(m);
   }
 
-  /** A new session with a bound RTP/RTCP port pair. `localAddress` is the c= address when the config has none. */
-  async allocate(opts?: SdpOverrides): Promise<MediaSession & EngineMediaSession> {
+  /** A new session with a bound RTP/RTCP port pair. `localAddress` is the c= address when the config has none;
+   * `srtp` is the session's SRTP policy for every offer and answer it makes (default off). */
+  async allocate(opts?: SdpOverrides & { srtp?: SrtpPolicy }): Promise<MediaSession & EngineMediaSession> {
     const r = await this.link.request({ t: "allocate" });
     if (r.t !== "allocated") throw new Error(r.t === "error" ? r.message : "unexpected reply");
     const address =
       this.media.publicAddress ??
       opts?.localAddress ??
       (isWildcard(this.media.rtpAddress) ? guessAddress() : this.media.rtpAddress);
-    const s = new EngineMediaSession(r.sid, address, r.port, this.link, this.media, this.log.child({ sid: r.sid }));
+    const s = new EngineMediaSession(
+      r.sid,
+      address,
+      r.port,
+      this.link,
+      this.media,
+      this.log.child({ sid: r.sid }),
+      opts?.srtp,
+    );
     this.sessions.set(r.sid, s);
     const close = s.close.bind(s);
     s.close = () => close().finally(() => this.sessions.delete(r.sid));

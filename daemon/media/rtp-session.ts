@@ -7,6 +7,9 @@
 // Receive accepts any packetization (10..60 ms, changing mid-stream): the jitter buffer places packets by RTP
 // timestamp. Send uses the peer's a=ptime when it is 10, 20, 30 or 40 ms (within a=maxptime), else 20 ms: RFC 4566
 // makes ptime a receiver preference, and 20 ms is what every peer accepts.
+//
+// SDES-SRTP (neg.srtp): every packet sent is protected as the last step, every packet received is authenticated
+// (and checked against the replay window) before anything reads it or latches to its source.
 import type dgram from "node:dgram";
 import { RtpHeader, RtpPacket } from "werift";
 import type { MediaConfig } from "../config/schema.ts";
@@ -20,6 +23,7 @@ import { Concealer } from "./plc.ts";
 import type { PortPair } from "./port-pool.ts";
 import { Recorder } from "./recorder.ts";
 import { RtcpState } from "./rtcp.ts";
+import { SrtpContext, sameSrtpKeys } from "./srtp.ts";
 import { FRAME_SAMPLES, type MediaStats, type NegotiatedMedia } from "./types.ts";
 
 /** A latched source must be silent this long before another source may take over (anti-injection). */
@@ -88,6 +92,7 @@ export class RtpSession implements BridgeLeg {
   private recorder: Recorder | undefined;
   listening = false;
   private readonly rtcp: RtcpState;
+  private srtp: SrtpContext | undefined;
   private readonly frame16 = new Int16Array(FRAME_SAMPLES);
   private closed = false;
 
@@ -100,6 +105,8 @@ export class RtpSession implements BridgeLeg {
     ignored: 0,
     dtmfReceived: 0,
     sendErrors: 0,
+    srtpAuthFailed: 0,
+    srtpReplayed: 0,
   };
 
   constructor(
@@ -132,7 +139,12 @@ export class RtpSession implements BridgeLeg {
   /** Apply (re-)negotiated media. A re-INVITE (hold, new address, codec change) updates in place. */
   configure(media: NegotiatedMedia): void {
     const prev = this.neg;
+    // same keys keep the crypto context (its rollover counters and replay windows); bad keys throw before any change
+    const srtp = sameSrtpKeys(prev?.srtp, media.srtp)
+      ? this.srtp
+      : media.srtp && new SrtpContext(media.srtp, this.counters);
     this.neg = media;
+    this.srtp = srtp;
     if (!prev || prev.codec !== media.codec) {
       this.codec = createCodec(media.codec);
       this.plc = new Concealer(this.codec.nativeRate, this.codec.nativeRate / 50);
@@ -183,7 +195,9 @@ export class RtpSession implements BridgeLeg {
 
   private onRtp(buf: Buffer, rinfo: dgram.RemoteInfo): void {
     if (this.closed) return;
-    if (!validRtp(buf)) {
+    const srtp = this.srtp;
+    // an SRTP packet ends in its tag, not in the padding count: only the clear header is checked before decryption
+    if (srtp ? buf.length < 12 || buf[0] >> 6 !== 2 : !validRtp(buf)) {
       this.counters.malformed++;
       return;
     }
@@ -195,11 +209,24 @@ export class RtpSession implements BridgeLeg {
     }
     const neg = this.neg;
     const now = this.host.now();
-    if (!neg || !this.acceptSource(rinfo, now)) {
+    const source = neg ? this.checkSource(rinfo, now) : undefined;
+    if (!neg || !source) {
       this.counters.ignored++;
       return;
     }
-    const pkt = RtpPacket.deSerialize(buf);
+    let plain = buf;
+    if (srtp) {
+      const p = srtp.unprotectRtp(buf);
+      if (!p) return; // counted by the context (auth failure or replay)
+      if (!validRtp(p)) {
+        this.counters.malformed++;
+        return;
+      }
+      plain = p;
+    }
+    // only now, with the packet known to be the peer's, may its source take the stream over
+    if (source === "latch") this.latch(rinfo);
+    const pkt = RtpPacket.deSerialize(plain);
     this.counters.packetsReceived++;
     this.counters.bytesReceived += buf.length;
     this.lastAcceptedMs = now;
@@ -230,20 +257,27 @@ export class RtpSession implements BridgeLeg {
 
   /**
    * Symmetric RTP: latch to the first source, and to a new one only after the latched source has been silent for
-   * RELATCH_SILENCE_MS. Without symmetric RTP only the SDP address is accepted.
+   * RELATCH_SILENCE_MS. Without symmetric RTP only the SDP address is accepted. "latch": acceptable, but the caller
+   * latches (latch()) only once the packet is known to be good, so SRTP forgeries cannot take the stream.
    */
-  private acceptSource(r: dgram.RemoteInfo, now: number): boolean {
+  private checkSource(r: dgram.RemoteInfo, now: number): "current" | "latch" | undefined {
     const cur = this.remote;
     const same = cur !== undefined && cur.address === r.address && cur.port === r.port;
-    if (!this.cfg.symmetricRtp) return same;
-    if (this.latched && same) return true;
-    if (this.latched && now - this.lastAcceptedMs < RELATCH_SILENCE_MS) return false;
-    if (!same) this.host.log("info", "RTP latched", { from: `${r.address}:${r.port}`, sdp: cur });
-    const movedFromSdp = !cur || cur.address !== r.address || cur.port !== r.port;
+    if (!this.cfg.symmetricRtp) return same ? "current" : undefined;
+    if (this.latched && same) return "current";
+    if (this.latched && now - this.lastAcceptedMs < RELATCH_SILENCE_MS) return undefined;
+    return "latch";
+  }
+
+  private latch(r: dgram.RemoteInfo): void {
+    const cur = this.remote;
+    const same = cur !== undefined && cur.address === r.address && cur.port === r.port;
+    if (!same) {
+      this.host.log("info", "RTP latched", { from: `${r.address}:${r.port}`, sdp: cur });
+      this.rtcpRemote = { address: r.address, port: r.port + 1 };
+    }
     this.remote = { address: r.address, port: r.port };
-    if (movedFromSdp) this.rtcpRemote = { address: r.address, port: r.port + 1 };
     this.latched = true;
-    return true;
   }
 
   private onRtcp(buf: Buffer, rinfo: dgram.RemoteInfo): void {
@@ -253,7 +287,9 @@ export class RtpSession implements BridgeLeg {
       this.counters.ignored++;
       return;
     }
-    if (this.rtcp.receive(buf, this.ssrc, this.host.now()) && this.cfg.symmetricRtp)
+    const plain = this.srtp ? this.srtp.unprotectRtcp(buf) : buf;
+    if (!plain) return; // counted by the context
+    if (this.rtcp.receive(plain, this.ssrc, this.host.now()) && this.cfg.symmetricRtp)
       this.rtcpRemote = { address: rinfo.address, port: rinfo.port };
   }
 
@@ -354,7 +390,7 @@ export class RtpSession implements BridgeLeg {
     const buf = new RtpPacket(header, Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength)).serialize();
     this.counters.packetsSent++;
     this.counters.bytesSent += buf.length;
-    this.pair.rtp.send(buf, r.port, r.address, (err) => {
+    this.pair.rtp.send(this.srtp ? this.srtp.protectRtp(buf) : buf, r.port, r.address, (err) => {
       if (err) this.counters.sendErrors++;
     });
   }
@@ -382,7 +418,7 @@ export class RtpSession implements BridgeLeg {
       },
       now,
     );
-    this.pair.rtcp.send(pkt, dest.port, dest.address, () => undefined);
+    this.pair.rtcp.send(this.srtp ? this.srtp.protectRtcp(pkt) : pkt, dest.port, dest.address, () => undefined);
   }
 
   private checkTimeout(now: number): void {
@@ -498,6 +534,8 @@ export class RtpSession implements BridgeLeg {
       remote: this.remote ? `${this.remote.address}:${this.remote.port}` : undefined,
       packetsMalformed: this.counters.malformed + this.rtcp.malformed,
       packetsIgnored: this.counters.ignored,
+      srtpAuthFailed: this.counters.srtpAuthFailed,
+      srtpReplayed: this.counters.srtpReplayed,
     };
   }
 

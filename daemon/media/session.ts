@@ -1,9 +1,10 @@
 // Main-thread handle of one media session: SDP offer/answer (pure functions in sip/sdp.ts) plus commands to the
 // media worker. Holds no audio state itself; everything time-critical lives in the worker's RtpSession.
 import { EventEmitter } from "node:events";
-import type { MediaConfig } from "../config/schema.ts";
+import type { MediaConfig, SrtpPolicy } from "../config/schema.ts";
 import type { Log } from "../ops/log.ts";
-import { answerOffer, buildOffer, type Direction, parseAnswer, type SdpOrigin } from "../sip/sdp.ts";
+import { answerOffer, buildOffer, type Direction, type LocalSrtp, parseAnswer, type SdpOrigin } from "../sip/sdp.ts";
+import { newSrtpKey } from "../sip/sdes.ts";
 import type { Reply, SessionEvent, ToWorker } from "./messages.ts";
 import { dtmfTones, loadPlaySource } from "./player.ts";
 import { isDtmfDigit } from "./dtmf-rfc4733.ts";
@@ -46,6 +47,8 @@ export class EngineMediaSession extends EventEmitter<MediaSessionEvents> impleme
   private nextPlayId = 1;
   private listenCount = 0;
   private closed: Promise<MediaStats> | undefined;
+  /** One master key for the session's life: re-offers keep it, so the SRTP rollover state survives a re-INVITE. */
+  private readonly srtp: LocalSrtp | undefined;
 
   constructor(
     readonly id: string,
@@ -54,9 +57,11 @@ export class EngineMediaSession extends EventEmitter<MediaSessionEvents> impleme
     private readonly link: WorkerLink,
     private readonly cfg: MediaConfig,
     private readonly log: Log,
+    srtpPolicy: SrtpPolicy = "off",
   ) {
     super();
     this.origin = { sessionId: String(Math.floor(Math.random() * 1e12)), version: 0 };
+    this.srtp = srtpPolicy === "off" ? undefined : { policy: srtpPolicy, localKey: newSrtpKey() };
   }
 
   get negotiated(): NegotiatedMedia | undefined {
@@ -67,7 +72,7 @@ export class EngineMediaSession extends EventEmitter<MediaSessionEvents> impleme
     // every SDP we send gets a new origin version (RFC 3264 8)
     this.origin.version = this.sdpCount++;
     const address = this.cfg.publicAddress ?? o?.localAddress ?? this.localAddress;
-    return { address, port: this.localPort, codecs: this.cfg.codecs, origin: this.origin, direction };
+    return { address, port: this.localPort, codecs: this.cfg.codecs, origin: this.origin, direction, srtp: this.srtp };
   }
 
   answer(offerSdp: string, opts?: SdpOverrides): { sdp: string; media: NegotiatedMedia } | null {
@@ -90,7 +95,7 @@ export class EngineMediaSession extends EventEmitter<MediaSessionEvents> impleme
   }
 
   applyAnswer(answerSdp: string): boolean {
-    const m = parseAnswer(answerSdp, this.offeredCodecs, this.offeredDirection);
+    const m = parseAnswer(answerSdp, this.offeredCodecs, this.offeredDirection, this.srtp);
     if (!m) return false;
     this.apply({ ...m, ptimeMs: sendPtime(answerSdp) });
     return true;

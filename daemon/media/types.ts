@@ -21,6 +21,17 @@ export interface NegotiatedMedia {
   remotePort: number;
   remoteRtcpPort: number;
   direction: "sendrecv" | "sendonly" | "recvonly" | "inactive";
+  /** SDES-SRTP keys when the stream is RTP/SAVP (RFC 4568); absent = plain RTP. */
+  srtp?: SrtpKeys;
+}
+
+/** One SRTP crypto suite's master keys, each base64 of 16 bytes key + 14 bytes salt (the a=crypto inline form). */
+export interface SrtpKeys {
+  suite: "AES_CM_128_HMAC_SHA1_80";
+  /** What we encrypt with: the key our own a=crypto announced. */
+  localKey: string;
+  /** What the peer encrypts with: the key of its a=crypto line. */
+  remoteKey: string;
 }
 
 export type DtmfSource = "rfc4733" | "inband" | "info";
@@ -64,6 +75,10 @@ export interface MediaStats {
   packetsMalformed?: number;
   /** RTP/RTCP packets from an unexpected source (not latched, possible injection), dropped. */
   packetsIgnored?: number;
+  /** SRTP/SRTCP packets that failed authentication (wrong key, tampered, forged, plain RTP), dropped. */
+  srtpAuthFailed?: number;
+  /** Authentic SRTP/SRTCP packets replayed or older than the replay window, dropped. */
+  srtpReplayed?: number;
 }
 
 export interface MediaSessionEvents {

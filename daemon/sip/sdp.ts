@@ -4,8 +4,9 @@
 // Address choice: `address` is what goes into our c= line. It should be media.publicAddress when set, otherwise the
 // RTP bind address; when that is 0.0.0.0/:: the caller passes the local address the SIP request arrived on.
 import sdpTransform, { type MediaDescription, type SessionDescription } from "sdp-transform";
-import type { CodecName } from "../config/schema.ts";
-import type { NegotiatedMedia } from "../media/types.ts";
+import type { CodecName, SrtpPolicy } from "../config/schema.ts";
+import type { NegotiatedMedia, SrtpKeys } from "../media/types.ts";
+import { SRTP_SUITE, offerCrypto, pickCrypto } from "./sdes.ts";
 
 export type Direction = NegotiatedMedia["direction"];
 
@@ -28,6 +29,13 @@ export interface LocalSdpParams {
   direction?: Direction;
   /** telephone-event payload type for offers (answers keep the offerer's). */
   dtmfPayloadType?: number;
+  /** SDES-SRTP: the policy and our master key (base64 key||salt) for the a=crypto line. Absent = plain RTP only. */
+  srtp?: LocalSrtp;
+}
+
+export interface LocalSrtp {
+  policy: SrtpPolicy;
+  localKey: string;
 }
 
 export type AnswerResult =
@@ -189,35 +197,46 @@ function session(local: LocalSdpParams, media: MediaDescription[]): string {
 export function answerOffer(offerSdp: string, local: LocalSdpParams): AnswerResult {
   const s = parse(offerSdp);
   if (!s) return { ok: false, rejected: 400, reason: "unparseable SDP" };
-  let chosen: { index: number; codec: CodecName; pt: number; remote: RemoteAudio; dtmfPt?: number } | undefined;
+  let chosen:
+    | { index: number; codec: CodecName; pt: number; remote: RemoteAudio; dtmfPt?: number; crypto?: OfferedCrypto }
+    | undefined;
+  let securityMismatch: string | undefined;
   for (let i = 0; i < s.media.length && !chosen; i++) {
     const m = s.media[i];
-    if (m.type !== "audio" || m.port === 0 || !/^RTP\/AVP$/i.test(m.protocol)) continue;
+    if (m.type !== "audio" || m.port === 0 || !/^RTP\/S?AVP$/i.test(m.protocol)) continue;
+    const security = streamSecurity(m, local.srtp?.policy ?? "off");
+    if (!security.ok) {
+      securityMismatch ??= security.reason;
+      continue;
+    }
     const remote = remoteAudio(s, m);
     if (!remote) continue;
     for (const codec of local.codecs) {
       const pt = findCodec(m, codec);
       if (pt !== undefined) {
-        chosen = { index: i, codec, pt, remote, dtmfPt: findDtmf(m, CODECS[codec].clockRate) };
+        chosen = { index: i, codec, pt, remote, dtmfPt: findDtmf(m, CODECS[codec].clockRate), crypto: security.crypto };
         break;
       }
     }
   }
-  if (!chosen) return { ok: false, rejected: 488, reason: "no common audio codec" };
-  const { codec, pt, remote, dtmfPt } = chosen;
+  if (!chosen) return { ok: false, rejected: 488, reason: securityMismatch ?? "no common audio codec" };
+  const { codec, pt, remote, dtmfPt, crypto } = chosen;
   let direction = intersect(mirror(remote.direction), local.direction ?? "sendrecv");
   // RFC 2543 hold: the offerer does not want to receive anything
   if (remote.holdAddress) direction = intersect(direction, "recvonly");
   const media = s.media.map((m, i) => {
     if (i === chosen.index) {
       const info = CODECS[codec];
-      return audioSection(
+      const section = audioSection(
         local.port,
         [{ pt, name: info.rtpName, rate: info.clockRate }],
         dtmfPt,
         direction,
         m.protocol,
       );
+      // RFC 4568 5.1.2: the answer carries one crypto line, with the offer's tag and suite and our own key
+      if (crypto && local.srtp) section.crypto = [offerCrypto(crypto.tag, local.srtp.localKey)];
+      return section;
     }
     // RFC 3264 6: a rejected stream keeps its format list with port 0
     return { type: m.type, port: 0, protocol: m.protocol, payloads: m.payloads, rtp: [], fmtp: [] } as MediaDescription;
@@ -231,6 +250,7 @@ export function answerOffer(offerSdp: string, local: LocalSdpParams): AnswerResu
     remotePort: remote.port,
     remoteRtcpPort: remote.rtcpPort,
     direction,
+    ...(crypto && local.srtp ? { srtp: keys(local.srtp, crypto) } : {}),
   };
   return { ok: true, sdp: session(local, media), media: negotiated };
 }
@@ -239,7 +259,18 @@ export function answerOffer(offerSdp: string, local: LocalSdpParams): AnswerResu
 export function buildOffer(local: LocalSdpParams): string {
   const codecs = local.codecs.map((c) => ({ pt: CODECS[c].pt, name: CODECS[c].rtpName, rate: CODECS[c].clockRate }));
   const dtmf = local.dtmfPayloadType ?? DEFAULT_DTMF_PT;
-  return session(local, [audioSection(local.port, codecs, dtmf, local.direction ?? "sendrecv", "RTP/AVP")]);
+  // Only a mandatory policy offers SRTP: an RTP/SAVP offer is refused by every peer without SRTP, and putting keys
+  // into a plain RTP/AVP offer ("best effort") is not in RFC 4568 and confuses SBCs.
+  const secure = local.srtp?.policy === "mandatory";
+  const section = audioSection(
+    local.port,
+    codecs,
+    dtmf,
+    local.direction ?? "sendrecv",
+    secure ? "RTP/SAVP" : "RTP/AVP",
+  );
+  if (secure && local.srtp) section.crypto = [offerCrypto(1, local.srtp.localKey)];
+  return session(local, [section]);
 }
 
 /**
@@ -250,6 +281,7 @@ export function parseAnswer(
   answerSdp: string,
   offered: readonly CodecName[],
   ourDirection: Direction = "sendrecv",
+  srtp?: LocalSrtp,
 ): NegotiatedMedia | undefined {
   const s = parse(answerSdp);
   if (!s) return undefined;
@@ -257,6 +289,9 @@ export function parseAnswer(
   if (!m) return undefined;
   const remote = remoteAudio(s, m);
   if (!remote) return undefined;
+  // We offered SRTP only when it is mandatory; an answer without a usable crypto line cannot be used then.
+  const crypto = srtp?.policy === "mandatory" ? pickCrypto(m.crypto) : undefined;
+  if (srtp?.policy === "mandatory" && !crypto) return undefined;
   for (const pt of payloadList(m)) {
     const d = describePt(m, pt);
     const codec = offered.find((c) => d && CODECS[c].rtpName === d.name && CODECS[c].clockRate === d.rate);
@@ -272,9 +307,29 @@ export function parseAnswer(
       remotePort: remote.port,
       remoteRtcpPort: remote.rtcpPort,
       direction,
+      ...(crypto && srtp ? { srtp: keys(srtp, crypto) } : {}),
     };
   }
   return undefined;
+}
+
+type OfferedCrypto = NonNullable<ReturnType<typeof pickCrypto>>;
+
+/** Whether an offered stream fits our SRTP policy, and the crypto line to use when it is secured. */
+function streamSecurity(
+  m: MediaDescription,
+  policy: SrtpPolicy,
+): { ok: true; crypto?: OfferedCrypto } | { ok: false; reason: string } {
+  const savp = /^RTP\/SAVP$/i.test(m.protocol);
+  if (policy === "off") return savp ? { ok: false, reason: "offer requires SRTP, which is off" } : { ok: true };
+  const crypto = pickCrypto(m.crypto);
+  if (crypto) return { ok: true, crypto };
+  if (savp) return { ok: false, reason: `offer has no usable crypto line (we support ${SRTP_SUITE})` };
+  return policy === "mandatory" ? { ok: false, reason: "SRTP is mandatory and the offer is plain RTP" } : { ok: true };
+}
+
+function keys(local: LocalSrtp, crypto: OfferedCrypto): SrtpKeys {
+  return { suite: SRTP_SUITE, localKey: local.localKey, remoteKey: crypto.key };
 }
 
 /** The audio stream an SDP describes (for logs and CDRs); undefined when there is none. */
