@@ -16,6 +16,7 @@ import { join } from "node:path";
 import { parse, stringify } from "yaml";
 import { provisioningDir, trustedKeyFile } from "../provisioning/apply.ts";
 import { type BundleInput, makeBundle } from "../provisioning/make-bundle.ts";
+import { syntheticModelBundle } from "../provisioning/testing/model-bundle.ts";
 import { type DaemonHandle, type LogLine, startDaemon, stopAll } from "../test/peers/daemon.ts";
 import { kamailioSkipReason, startKamailio } from "../test/peers/kamailio.ts";
 import { freePort } from "../test/peers/ports.ts";
@@ -68,7 +69,7 @@ async function oneRun(i: number): Promise<void> {
   await writeFile(join(src, "site.yaml"), stringify(site));
   const files: BundleInput[] = [{ role: "site-config", source: join(src, "site.yaml") }];
   if (modelMb > 0) {
-    await writeFile(join(src, "model.tar"), Buffer.alloc(modelMb * 2 ** 20, i));
+    await syntheticModelBundle(join(src, "model.tar"), "bench-model", `1.0.${i}`, modelMb * 2 ** 20);
     files.push({ role: "model-bundle", source: join(src, "model.tar") });
   }
   const built = join(src, "switchboard-bundle.tar");

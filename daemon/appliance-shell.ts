@@ -4,6 +4,7 @@
 import { readFileSync } from "node:fs";
 import type { SerialController } from "../hw/controller.ts";
 import type { ApplianceState } from "../hw/led-states.ts";
+import type { ModelStore } from "../models/store.ts";
 import { applianceState, StatusLights } from "../hw/status-lights.ts";
 import { installedFiles } from "../provisioning/apply.ts";
 import { healthSummary, MasterSync } from "../provisioning/master-sync.ts";
@@ -28,6 +29,8 @@ export interface ApplianceParts {
   trunks: TrunkStates;
   health: HealthMonitor;
   reload(next: Config): { version: string; restartNeeded: string[] };
+  /** The daemon's model store: USB provisioning installs a bundle's model bundles into it. */
+  models?: ModelStore;
   softwareVersion: string;
   log: Log;
 }
@@ -46,13 +49,18 @@ export async function startApplianceShell(p: ApplianceParts): Promise<{ stop(): 
       settings: p.config.provisioning,
       reload: () => p.reload(parseConfig(readFileSync(file, "utf8"), file)),
       log: p.log.child({ part: "provisioning" }),
+      models: p.models,
     });
     provisioner.on("state", (e) => {
       if (e.state !== provisioning) {
         provisioning = e.state;
         lights?.update();
       }
-      if (e.state !== "running") p.log.info({ bundle: e.bundle, state: e.state, reason: e.reason }, "provisioning");
+      if (e.state !== "running")
+        p.log.info(
+          { bundle: e.bundle, state: e.state, reason: e.reason, restartNeeded: e.restartNeeded },
+          "provisioning",
+        );
     });
     await provisioner.start();
     stops.push(() => provisioner.stop());

@@ -262,6 +262,7 @@ export async function startDaemon(
       trunks: trunkStates,
       health,
       reload: (next) => reload(next),
+      models,
       softwareVersion: packageVersion(),
       log,
     });

@@ -5,7 +5,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, symlink, truncate, writeFile } f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { type ProgressEvent, ModelStore } from "./store.ts";
+import { ModelError, ModelStore, type ProgressEvent } from "./store.ts";
 import { needModel, sharedModelsDir } from "./testing/shared-models.ts";
 
 const tmp = await mkdtemp(join(tmpdir(), "model-store-test-"));
@@ -192,6 +192,40 @@ test("rejects each kind of bad bundle and leaves the active version untouched", 
     /already installed with a different manifest/,
   );
   await assertActive(store, "vad-b", "1.0.0", v1Files);
+});
+
+test("prepareInstall checks everything up front; activate installs, discard leaves no trace", async () => {
+  const store = new ModelStore({ dataDir: join(tmp, `data-${++n}`), catalogDir: join(tmp, "no-catalog") });
+  await store.install(await bundleDir("vad-p", "1.0.0", v1Files));
+
+  // Checked but not activated: the old version stays active until activate().
+  const prepared = await store.prepareInstall(tarOf(await bundleDir("vad-p", "2.0.0", v2Files)));
+  assert.equal(`${prepared.name}@${prepared.version}`, "vad-p@2.0.0");
+  assert.equal(await store.activeVersion("vad-p"), "1.0.0");
+  assert.deepEqual(await store.installedVersions("vad-p"), ["1.0.0"]);
+  const r = await prepared.activate();
+  assert.equal(r.previous, "1.0.0");
+  await assertActive(store, "vad-p", "2.0.0", v2Files);
+  await assert.rejects(prepared.activate(), /already activated or discarded/);
+
+  const dropped = await store.prepareInstall(await bundleDir("vad-p", "3.0.0", v1Files));
+  await dropped.discard();
+  await dropped.discard();
+  await assertActive(store, "vad-p", "2.0.0", v2Files);
+  assert.deepEqual(await store.installedVersions("vad-p"), ["2.0.0", "1.0.0"]);
+
+  // Problems surface at prepare time: a corrupt file, and a version conflict with what is installed.
+  const corrupt = await bundleDir("vad-p", "3.0.0", v1Files);
+  await writeFile(join(corrupt, "model.onnx"), Buffer.alloc(300_000));
+  await assert.rejects(store.prepareInstall(tarOf(corrupt)), /model\.onnx: sha256 mismatch/);
+  await assert.rejects(
+    store.prepareInstall(await bundleDir("vad-p", "2.0.0", v1Files)),
+    (e: unknown) => e instanceof ModelError && e.code === "conflict",
+  );
+  // The same version again is not a conflict: it activates as reused.
+  const again = await store.prepareInstall(await bundleDir("vad-p", "2.0.0", v2Files));
+  assert.equal((await again.activate()).reused, true);
+  await assertActive(store, "vad-p", "2.0.0", v2Files);
 });
 
 test("signature seam: verifier runs on signed bundles, failures reject, unsigned can be required", async () => {

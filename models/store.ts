@@ -108,6 +108,30 @@ export interface InstallResult {
   warnings: string[];
 }
 
+export interface InstallOptions {
+  /** A manifest for a bundle that comes without one (it voids a signature shipped in the source). */
+  manifestPath?: string;
+  onProgress?: ProgressFn;
+}
+
+/** A bundle checked completely and waiting in staging (see ModelStore.prepareInstall). */
+export interface PreparedInstall {
+  readonly name: string;
+  readonly version: string;
+  readonly warnings: string[];
+  /** Makes it the active version (renames only: the checking is done). Once; the staging copy is gone after. */
+  activate(): Promise<InstallResult>;
+  /** Drops the staging copy; nothing was installed. Safe to call more than once or after activate(). */
+  discard(): Promise<void>;
+}
+
+interface Staged {
+  root: string;
+  manifest: Manifest;
+  text: Buffer;
+  warnings: string[];
+}
+
 export interface VerifyResult {
   name: string;
   version: string;
@@ -315,22 +339,66 @@ export class ModelStore {
 
   // ---- install ----
 
-  async install(src: string, opts: { manifestPath?: string; onProgress?: ProgressFn } = {}): Promise<InstallResult> {
+  async install(src: string, opts: InstallOptions = {}): Promise<InstallResult> {
+    return (await this.prepareInstall(src, opts)).activate();
+  }
+
+  /**
+   * Everything `install` checks (files, hashes, manifest, signature, no version conflict), with the bundle left in
+   * staging and nothing under `<name>/` touched: provisioning rejects a bad model bundle before it changes anything,
+   * and activates after its own commit. The staging copy lives until `activate()` or `discard()` (or this process).
+   */
+  async prepareInstall(src: string, opts: InstallOptions = {}): Promise<PreparedInstall> {
     await mkdir(this.staging, { recursive: true });
     await this.cleanStaleStaging();
     const stage = await mkdtemp(join(this.staging, `${process.pid}-`));
+    let staged: Staged;
     try {
-      return await this.installStaged(resolvePath(src), stage, opts);
-    } finally {
+      staged = await this.stageBundle(resolvePath(src), stage, opts);
+      await this.assertNoConflict(staged.manifest, staged.text);
+    } catch (e) {
       await rm(stage, { recursive: true, force: true });
+      throw e;
     }
+    let settled = false;
+    const settle = () => {
+      if (settled)
+        throw new Error(`${staged.manifest.name} ${staged.manifest.version}: already activated or discarded`);
+      settled = true;
+    };
+    return {
+      name: staged.manifest.name,
+      version: staged.manifest.version,
+      warnings: staged.warnings,
+      activate: async () => {
+        settle();
+        try {
+          return await this.activate(staged.root, staged.manifest, staged.text, staged.warnings);
+        } finally {
+          await rm(stage, { recursive: true, force: true });
+        }
+      },
+      discard: async () => {
+        if (settled) return;
+        settled = true;
+        await rm(stage, { recursive: true, force: true });
+      },
+    };
   }
 
-  private async installStaged(
-    src: string,
-    stage: string,
-    opts: { manifestPath?: string; onProgress?: ProgressFn },
-  ): Promise<InstallResult> {
+  private async assertNoConflict(m: Manifest, text: Buffer): Promise<void> {
+    const target = join(this.root, m.name, m.version);
+    if (!(await exists(target))) return;
+    const old = await readFile(join(target, MANIFEST_FILE)).catch(() => Buffer.alloc(0));
+    if (!old.equals(text))
+      throw new ModelError(
+        `${m.name} ${m.version} is already installed with a different manifest; give the new bundle a new version`,
+        "conflict",
+      );
+  }
+
+  /** Copies or extracts `src` into `stage` and checks it completely; returns what activate() needs. */
+  private async stageBundle(src: string, stage: string, opts: InstallOptions): Promise<Staged> {
     const st = await stat(src).catch(() => undefined);
     if (!st) throw new ModelError(`${src}: not found`, "not-found");
     const warnings: string[] = [];
@@ -375,7 +443,7 @@ export class ModelStore {
     if (opts.manifestPath) await rm(join(bundleRoot, SIGNATURE_FILE), { force: true });
     await writeSynced(join(bundleRoot, MANIFEST_FILE), text);
     await this.checkSignature(bundleRoot, manifest, text, warnings);
-    return this.activate(bundleRoot, manifest, text, warnings);
+    return { root: bundleRoot, manifest, text, warnings };
   }
 
   /** Checks the whole file set by stat first (cheap), then copies and hashes each listed file in one pass. */
@@ -458,12 +526,7 @@ export class ModelStore {
     const previous = await this.activeVersion(m.name);
     let reused = false;
     if (await exists(target)) {
-      const old = await readFile(join(target, MANIFEST_FILE)).catch(() => Buffer.alloc(0));
-      if (!old.equals(text))
-        throw new ModelError(
-          `${m.name} ${m.version} is already installed with a different manifest; give the new bundle a new version`,
-          "conflict",
-        );
+      await this.assertNoConflict(m, text);
       const bad = await this.verifyDir(target, m, true);
       if (bad.length === 0) reused = true;
       else {

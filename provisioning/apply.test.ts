@@ -4,10 +4,13 @@ import { lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import { ModelStore } from "../models/store.ts";
+import { needModel } from "../models/testing/shared-models.ts";
 import { buildTar, type RawTarEntry } from "../models/testing/tar-builder.ts";
 import { type ApplyOptions, applyBundle, currentDir, firstBootSecretFile, readState, rollback } from "./apply.ts";
 import { BundleRejected, verifyBundle } from "./bundle.ts";
 import type { Role } from "./manifest.ts";
+import { sileroVadBundle, sileroVadFile, syntheticModelBundle } from "./testing/model-bundle.ts";
 
 const dir = await mkdtemp(join(tmpdir(), "provisioning-test-"));
 after(() => rm(dir, { recursive: true, force: true }));
@@ -321,14 +324,114 @@ test("a directory bundle verifies; a listed file reached through a symlink is re
     await mkdir(join(root, f.path, ".."), { recursive: true });
     await writeFile(join(root, f.path), f.data);
   }
-  const v = await verifyBundle(root, { ...opts(dir), installedVersion: 0 });
+  const v = await verifyBundle(root, {
+    publicKey: key.publicKey,
+    device: opts(dir).device,
+    now: () => now,
+    installedVersion: 0,
+  });
   assert.equal(v.manifest.version, 4);
   await rm(join(root, "network"), { recursive: true });
   await mkdir(join(dir, "elsewhere"), { recursive: true });
   await writeFile(join(dir, "elsewhere", "net.json"), files[2].data);
   await symlink(join(dir, "elsewhere"), join(root, "network"));
   await assert.rejects(
-    verifyBundle(root, { ...opts(dir), installedVersion: 0 }),
+    verifyBundle(root, { publicKey: key.publicKey, device: opts(dir).device, now: () => now, installedVersion: 0 }),
     (e: unknown) => e instanceof BundleRejected && e.code === "archive" && /symbolic link/.test(e.reason),
   );
+});
+
+// ---- model bundles ----
+
+async function modelFile(path: string, make: (out: string) => Promise<string>): Promise<BundleFile> {
+  const out = join(dir, `model-${++n}.tar`);
+  return { path, role: "model-bundle", data: await readFile(await make(out)) };
+}
+
+test("a bundle with a model bundle: checked, applied, installed and listed by the store; again: no error", async (t) => {
+  if (!needModel(t, "silero-vad", sileroVadFile)) return;
+  const d = join(dir, `models-${++n}`);
+  const vad = await modelFile("models/silero-vad.tar", (o) => sileroVadBundle(o));
+  const stages = new Set<string>();
+  const bundle = await stick(craft({ version: 1, files: [...defaultFiles(1), vad] }));
+  const r = await applyBundle(bundle, opts(d, { onProgress: (p) => stages.add(p.stage) }));
+  assert.equal(r.ok, true, r.reason);
+  assert.deepEqual([...stages], ["bundle", "models"]);
+  assert.deepEqual(r.models, ["silero-vad@5.0.0+806dcba"]);
+  assert.deepEqual(r.restartNeeded, ["models"]);
+  const store = new ModelStore({ dataDir: d, builtinPaths: [] });
+  assert.deepEqual(
+    (await store.list()).map((e) => `${e.name}@${e.bundle?.manifest.version}:${e.source}`),
+    ["silero-vad@5.0.0+806dcba:installed"],
+  );
+  assert.deepEqual((await store.verify("silero-vad"))[0].problems, []);
+  assert.deepEqual(await readdir(join(store.root, ".staging")), [], "no staging left behind");
+  const text = await readFile(`${bundle}.result.txt`, "utf8");
+  assert.match(text, /model bundles installed: silero-vad@5\.0\.0\+806dcba/);
+  assert.match(text, /restart needed for: models/);
+  assert.deepEqual(JSON.parse(await readFile(`${bundle}.result.json`, "utf8")).models, r.models);
+
+  // The next bundle carries the same model version: installing what is installed is fine and needs no restart.
+  const again = await applyBundle(await stick(craft({ version: 2, files: [...defaultFiles(2), vad] })), opts(d));
+  assert.equal(again.ok, true, again.reason);
+  assert.deepEqual(again.models, ["silero-vad@5.0.0+806dcba"]);
+  assert.equal(again.restartNeeded, undefined);
+  assert.equal(await store.activeVersion("silero-vad"), "5.0.0+806dcba");
+});
+
+test("a corrupt model bundle rejects the whole bundle, naming the file; data dir and store unchanged", async (t) => {
+  if (!needModel(t, "silero-vad", sileroVadFile)) return;
+  const d = await provisionedDataDir();
+  // The store already holds a version of the model: it must stay active.
+  await new ModelStore({ dataDir: d }).install(
+    await syntheticModelBundle(join(dir, `m-${++n}.tar`), "vad-x", "1", 5000),
+  );
+  const before = await snapshot(d);
+  const corrupt = await modelFile("models/silero-vad.tar", (o) => sileroVadBundle(o, { corrupt: true }));
+  const good = await modelFile("models/vad-x.tar", (o) => syntheticModelBundle(o, "vad-x", "2", 7000));
+  const bundle = await stick(craft({ version: 5, files: [...defaultFiles(5), good, corrupt] }));
+  const r = await applyBundle(bundle, opts(d));
+  assert.equal(r.ok, false);
+  assert.equal(r.code, "content");
+  assert.equal(r.where, "models/silero-vad.tar");
+  assert.match(
+    r.reason ?? "",
+    /^model bundle rejected: silero-vad 5\.0\.0\+806dcba: rejected:; silero_vad\.onnx: sha256/,
+  );
+  assert.deepEqual(await snapshot(d), before, "nothing changed: provisioning state, current/, the model store");
+  assert.match(await readFile(`${bundle}.result.txt`, "utf8"), /REJECTED, nothing was changed[\s\S]*silero-vad\.tar/);
+});
+
+test("model bundles that are no archive, conflict with an installed version or repeat a name are rejected", async () => {
+  const d = await provisionedDataDir();
+  await new ModelStore({ dataDir: d }).install(
+    await syntheticModelBundle(join(dir, `m-${++n}.tar`), "vad-y", "1", 3000),
+  );
+  const before = await snapshot(d);
+  const cases: [string, BundleFile[], RegExp][] = [
+    [
+      "not an archive",
+      [{ path: "models/m.tar", role: "model-bundle", data: Buffer.from("not a tar at all".repeat(64)) }],
+      /^model bundle rejected: m\.tar: /,
+    ],
+    [
+      "same version, other content",
+      [await modelFile("models/y.tar", (o) => syntheticModelBundle(o, "vad-y", "1", 4000))],
+      /vad-y 1 is already installed with a different manifest/,
+    ],
+    [
+      "one name twice",
+      [
+        await modelFile("models/a.tar", (o) => syntheticModelBundle(o, "vad-z", "1", 1000)),
+        await modelFile("models/b.tar", (o) => syntheticModelBundle(o, "vad-z", "2", 1000)),
+      ],
+      /a second model bundle named "vad-z" \(models\/a\.tar\)/,
+    ],
+  ];
+  for (const [what, models, reason] of cases) {
+    const r = await applyBundle(await stick(craft({ version: 5, files: [...defaultFiles(5), ...models] })), opts(d));
+    assert.equal(r.code, "content", what);
+    assert.match(r.reason ?? "", reason, what);
+    assert.deepEqual(await snapshot(d), before, what);
+  }
 });

@@ -4,21 +4,24 @@
 //   <dataDir>/provisioning/previous/   the state before, for rollback()
 //   <dataDir>/provisioning/state.json  installed version, highest version ever applied, bundle id, applied at
 //   <dataDir>/first-boot-secret        the admin's first-boot secret (0600; the web page hashes and deletes it)
-// A rejection removes the staging directory and leaves the data dir as it was. Either way a report (JSON and text)
-// is written next to the bundle, i.e. back onto the installer's stick.
+// The bundle's model bundles are checked by the model store before the swap and installed into it after the commit
+// (provisioning/model-bundles.ts). A rejection removes the staging directory and leaves the data dir (and the model
+// store) as it was. Either way a report (JSON and text) is written next to the bundle, i.e. back onto the stick.
+// Callers hold the apply lock (provisioning/apply-lock.ts) so that the CLI and the daemon never apply at once.
 import { readFileSync } from "node:fs";
 import { mkdir, mkdtemp, open, readFile, rename, rm, rmdir, stat, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { ConfigError, parseConfig } from "../daemon/config/load.ts";
-import {
-  BundleRejected,
-  type BundleProgress,
-  type DeviceIdentity,
-  type RejectCode,
-  type VerifyOptions,
-  verifyBundle,
-} from "./bundle.ts";
+import { ModelStore } from "../models/store.ts";
+import { BundleRejected, type DeviceIdentity, type RejectCode, type VerifyOptions, verifyBundle } from "./bundle.ts";
 import { describeTarget, MANIFEST_FILE, type Manifest, type Role, SIGNATURE_FILE } from "./manifest.ts";
+import {
+  type ApplyProgress,
+  checkModelBundles,
+  type InstalledModels,
+  type ModelInstaller,
+  PreparedModelBundles,
+} from "./model-bundles.ts";
 
 export interface ProvisioningState {
   /** Version of the bundle in current/ (0: none). */
@@ -40,6 +43,12 @@ export interface ApplyReport {
   version?: number;
   target?: string;
   files?: { path: string; role: Role; size: number }[];
+  /** The bundle's model bundles now active in the model store, as name@version. */
+  models?: string[];
+  /** Model bundles that could not be activated after the commit (the files stay in current/ to install by hand). */
+  modelErrors?: string[];
+  /** What the running daemon only takes at a restart: config sections, and "models" when a model changed. */
+  restartNeeded?: string[];
   /** On rejection. */
   code?: RejectCode;
   where?: string;
@@ -54,9 +63,20 @@ export interface ApplyOptions {
   device: DeviceIdentity;
   now?: () => number;
   maxBytes?: number;
-  onProgress?: (p: BundleProgress) => void;
-  /** Write the report next to the bundle (default true). */
+  onProgress?: (p: ApplyProgress) => void;
+  /** Write the report next to the bundle (default true; applyBundleWithModels never writes it). */
   writeReport?: boolean;
+  /**
+   * The model store that checks and installs the bundle's `model-bundle` files (the daemon passes its own, with its
+   * signature policy); default a ModelStore on `dataDir`.
+   */
+  models?: ModelInstaller;
+}
+
+export interface AppliedWithModels {
+  report: ApplyReport;
+  /** Checked model bundles waiting to be activated (after the caller's own commit) or discarded. */
+  models: PreparedModelBundles;
 }
 
 export const provisioningDir = (dataDir: string) => join(dataDir, "provisioning");
@@ -151,13 +171,47 @@ function checkStaged(m: Manifest, staging: string): Promise<void>[] {
   });
 }
 
-/** Verifies and applies; never throws for a bad bundle: the outcome is in the report. */
+/**
+ * Verifies and applies, then installs the model bundles; never throws for a bad bundle: the outcome is in the report
+ * (also written next to the bundle unless `writeReport: false`).
+ */
 export async function applyBundle(bundlePath: string, opts: ApplyOptions): Promise<ApplyReport> {
+  const { report, models } = await applyBundleWithModels(bundlePath, opts);
+  if (report.ok && models.size > 0) Object.assign(report, modelOutcome(await models.install()));
+  if (opts.writeReport !== false) {
+    try {
+      await writeReport(bundlePath, report);
+    } catch (e) {
+      report.reportError = (e as Error).message;
+    }
+  }
+  return report;
+}
+
+/** The report fields for installed model bundles. */
+export function modelOutcome(
+  r: InstalledModels,
+  restartNeeded: string[] = [],
+): Pick<ApplyReport, "models" | "modelErrors" | "restartNeeded"> {
+  const restart = r.restartNeeded && !restartNeeded.includes("models") ? [...restartNeeded, "models"] : restartNeeded;
+  return {
+    models: r.models,
+    ...(r.errors.length ? { modelErrors: r.errors } : {}),
+    ...(restart.length ? { restartNeeded: restart } : {}),
+  };
+}
+
+/**
+ * Verifies and applies like applyBundle, but leaves the checked model bundles prepared for the caller to install
+ * once its own commit is done (or to discard when it undoes the apply), and writes no report.
+ */
+export async function applyBundleWithModels(bundlePath: string, opts: ApplyOptions): Promise<AppliedWithModels> {
   const now = opts.now ?? Date.now;
   const provDir = provisioningDir(opts.dataDir);
   const createdProvDir = !(await exists(provDir));
   let staging: string | undefined;
   let report: ApplyReport;
+  let models = new PreparedModelBundles();
   try {
     const state = await readState(opts.dataDir);
     await mkdir(provDir, { recursive: true, mode: 0o700 });
@@ -168,10 +222,12 @@ export async function applyBundle(bundlePath: string, opts: ApplyOptions): Promi
       installedVersion: state.highestVersion,
       now,
       maxBytes: opts.maxBytes,
-      onProgress: opts.onProgress,
+      onProgress: opts.onProgress && ((p) => opts.onProgress?.({ ...p, stage: "bundle" })),
       destDir: staging,
     });
     await Promise.all(checkStaged(manifest, staging));
+    const store = opts.models ?? new ModelStore({ dataDir: opts.dataDir });
+    models = await checkModelBundles(manifest, staging, store, opts.onProgress);
     await writeFile(join(staging, MANIFEST_FILE), manifestBytes, { mode: 0o644 });
     await writeFile(join(staging, SIGNATURE_FILE), signature, { mode: 0o644 });
     const secret = manifest.contents.find((c) => c.role === "first-boot-secret");
@@ -221,6 +277,8 @@ export async function applyBundle(bundlePath: string, opts: ApplyOptions): Promi
       files: manifest.contents.map((c) => ({ path: c.path, role: c.role, size: c.size })),
     };
   } catch (e) {
+    await models.discard();
+    models = new PreparedModelBundles();
     if (staging) await rm(staging, { recursive: true, force: true });
     await rm(`${firstBootSecretFile(opts.dataDir)}.tmp`, { force: true });
     if (createdProvDir) await rm(provDir, { recursive: true, force: true });
@@ -234,22 +292,24 @@ export async function applyBundle(bundlePath: string, opts: ApplyOptions): Promi
       reason: r.reason,
     };
   }
-  if (opts.writeReport !== false) {
-    try {
-      await writeReport(bundlePath, report);
-    } catch (e) {
-      report.reportError = (e as Error).message;
-    }
-  }
-  return report;
+  return { report, models };
 }
 
 export function reportText(r: ApplyReport): string {
-  if (r.ok)
-    return (
-      `switchboard provisioning: OK\nbundle ${r.bundle} (id ${r.bundleId}), version ${r.version}, for ${r.target}\n` +
-      `applied at ${r.at}\nfiles:\n${(r.files ?? []).map((f) => `  ${f.role}: ${f.path} (${f.size} bytes)`).join("\n")}\n`
-    );
+  if (r.ok) {
+    const lines = [
+      "switchboard provisioning: OK",
+      `bundle ${r.bundle} (id ${r.bundleId}), version ${r.version}, for ${r.target}`,
+      `applied at ${r.at}`,
+      "files:",
+      ...(r.files ?? []).map((f) => `  ${f.role}: ${f.path} (${f.size} bytes)`),
+    ];
+    if (r.models?.length) lines.push(`model bundles installed: ${r.models.join(", ")}`);
+    for (const m of r.modelErrors ?? []) lines.push(`MODEL BUNDLE NOT INSTALLED: ${m}`);
+    if (r.restartNeeded?.length)
+      lines.push(`restart needed for: ${r.restartNeeded.join(", ")} (the daemon takes them only at start)`);
+    return `${lines.join("\n")}\n`;
+  }
   return (
     `switchboard provisioning: REJECTED, nothing was changed\nbundle ${r.bundle} at ${r.at}\n` +
     `reason (${r.code}): ${r.where}: ${r.reason}\n`

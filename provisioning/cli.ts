@@ -1,10 +1,13 @@
 // `switchboard provision keygen | make-bundle | verify | apply | rollback` for installers.
 import { parseArgs } from "node:util";
-import { applyBundle, deviceIdentity, readState, reportText, rollback, trustedKeyFile } from "./apply.ts";
+import { ModelStore } from "../models/store.ts";
+import { ApplyBusyError, withApplyLock } from "./apply-lock.ts";
+import { applyBundle, currentDir, deviceIdentity, readState, reportText, rollback, trustedKeyFile } from "./apply.ts";
 import { BundleRejected, type BundleProgress, type DeviceIdentity } from "./bundle.ts";
 import { generateKeys, loadPrivateKey, loadPublicKey } from "./keys.ts";
 import { type BundleInput, makeBundle } from "./make-bundle.ts";
 import { ROLES, type Role, parseTarget } from "./manifest.ts";
+import type { ApplyProgress } from "./model-bundles.ts";
 import { verifyBundle } from "./bundle.ts";
 
 export const provisionUsage = `usage:
@@ -13,6 +16,7 @@ export const provisionUsage = `usage:
                                     --config FILE [--secret FILE] [--file ROLE=PATH ...] --out BUNDLE.tar
   switchboard provision verify --pub PUB [--device ID] [--fleet ID] [--installed N] BUNDLE
   switchboard provision apply [--pub PUB] --data DIR [--device ID] [--fleet ID] BUNDLE
+                            (installs its model bundles into DIR's model store; one apply at a time per DIR)
   switchboard provision rollback --data DIR
   switchboard provision status --data DIR
 roles for --file: ${ROLES.join(", ")}`;
@@ -37,17 +41,34 @@ function identity(values: { device?: string; fleet?: string; data?: string }): D
   return values.fleet ? { ...d, fleetId: values.fleet } : d;
 }
 
-function progressPrinter(io: ProvisionIo): (p: BundleProgress) => void {
-  let lastFiles = -1;
-  let lastTenth = -1;
+function progressPrinter(io: ProvisionIo): (p: BundleProgress | ApplyProgress) => void {
+  let last = "";
   // One line per finished file or per 10 % of the bytes, so a big model bundle shows it is moving.
   return (p) => {
     const tenth = p.totalBytes ? Math.floor((p.bytes * 10) / p.totalBytes) : 10;
-    if (p.files === lastFiles && tenth === lastTenth) return;
-    lastFiles = p.files;
-    lastTenth = tenth;
-    io.out(`progress: ${p.files}/${p.totalFiles} files, ${p.bytes}/${p.totalBytes} bytes`);
+    const models = "stage" in p && p.stage === "models";
+    const key = `${models}:${p.files}:${tenth}`;
+    if (key === last) return;
+    last = key;
+    io.out(
+      models
+        ? `checking model bundles: ${p.files}/${p.totalFiles}, ${p.bytes}/${p.totalBytes} bytes`
+        : `progress: ${p.files}/${p.totalFiles} files, ${p.bytes}/${p.totalBytes} bytes`,
+    );
   };
+}
+
+/** Holds the data dir's apply lock around `job` (the daemon's USB provisioner takes the same one). */
+function locked<T>(io: ProvisionIo, dataDir: string, what: string, job: () => Promise<T>): Promise<T> {
+  return withApplyLock(
+    dataDir,
+    {
+      by: `switchboard provision ${what}`,
+      onTakeOver: ({ holder, reason }) =>
+        io.err(`took over a stale apply lock (pid ${holder.pid}, since ${holder.since}): ${reason}`),
+    },
+    job,
+  );
 }
 
 export async function provisionCommand(args: string[], io: ProvisionIo = console_): Promise<number> {
@@ -119,19 +140,28 @@ export async function provisionCommand(args: string[], io: ProvisionIo = console
       case "apply": {
         const bundle = need(positionals[0], "BUNDLE");
         const dataDir = need(values.data, "--data DIR");
-        const report = await applyBundle(bundle, {
-          dataDir,
-          publicKey: loadPublicKey(values.pub ?? trustedKeyFile(dataDir)),
-          device: identity(values),
-          onProgress: progressPrinter(io),
-        });
+        const publicKey = loadPublicKey(values.pub ?? trustedKeyFile(dataDir));
+        const device = identity(values);
+        const report = await locked(io, dataDir, "apply", () =>
+          applyBundle(bundle, {
+            dataDir,
+            publicKey,
+            device,
+            onProgress: progressPrinter(io),
+            models: new ModelStore({ dataDir }),
+          }),
+        );
         (report.ok ? io.out : io.err)(reportText(report).trimEnd());
         if (report.reportError) io.err(`report not written next to the bundle: ${report.reportError}`);
-        return report.ok ? 0 : 1;
+        for (const m of report.modelErrors ?? [])
+          io.err(
+            `model bundle not installed: ${m} (the file is in ${currentDir(dataDir)}: switchboard models install)`,
+          );
+        return report.ok && !report.modelErrors ? 0 : 1;
       }
       case "rollback": {
         const dataDir = need(values.data, "--data DIR");
-        const s = await rollback(dataDir);
+        const s = await locked(io, dataDir, "rollback", () => rollback(dataDir));
         io.out(
           `rolled back to version ${s.installedVersion} (bundle ${s.bundleId}); highest applied ${s.highestVersion}`,
         );
@@ -153,6 +183,10 @@ export async function provisionCommand(args: string[], io: ProvisionIo = console
     }
     if (e instanceof BundleRejected) {
       io.err(`REJECTED (${e.code}): ${e.message}`);
+      return 1;
+    }
+    if (e instanceof ApplyBusyError) {
+      io.err(`switchboard provision ${sub}: ${e.message}; nothing was changed`);
       return 1;
     }
     io.err(`switchboard provision ${sub}: ${(e as Error).message}`);

@@ -1,14 +1,27 @@
 import assert from "node:assert/strict";
 import { generateKeyPairSync } from "node:crypto";
+import { spawnSync } from "node:child_process";
 import { rmSync, truncateSync } from "node:fs";
 import { cp, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { after, test } from "node:test";
-import { silentLog } from "../daemon/ops/log.ts";
-import { applyBundle, currentDir, previousDir, provisioningDir, readState, trustedKeyFile } from "./apply.ts";
+import { Writable } from "node:stream";
+import { createLog, type Log } from "../daemon/ops/log.ts";
+import { ModelStore } from "../models/store.ts";
+import { acquireApplyLock, applyLockFile } from "./apply-lock.ts";
+import {
+  applyBundle,
+  applyBundleWithModels,
+  currentDir,
+  previousDir,
+  provisioningDir,
+  readState,
+  trustedKeyFile,
+} from "./apply.ts";
 import { type BundleInput, makeBundle } from "./make-bundle.ts";
 import { provisioningSchema } from "./provisioner-config.ts";
+import { syntheticModelBundle } from "./testing/model-bundle.ts";
 import { type ProvisionerEvent, recoverInterruptedApply, UsbProvisioner } from "./usb-provisioner.ts";
 
 const root = await mkdtemp(join(tmpdir(), "usb-provisioner-test-"));
@@ -24,9 +37,23 @@ interface Box {
   reloads: number;
   events: ProvisionerEvent[];
   prov: UsbProvisioner;
+  log: Log;
+  /** What `log` wrote, one parsed line each. */
+  lines: { msg: string; [k: string]: unknown }[];
 }
 
-async function box(opts: { reload?: () => void } = {}): Promise<Box> {
+/** A logger whose lines land in `lines`. */
+function recordingLog(lines: Box["lines"]): Log {
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const l of chunk.toString().split("\n").filter(Boolean)) lines.push(JSON.parse(l));
+      done();
+    },
+  });
+  return createLog("info", sink, { ring: false });
+}
+
+async function box(opts: { reload?: () => void; beforeStart?: (b: Box) => Promise<void> } = {}): Promise<Box> {
   const dir = join(root, `box-${++n}`);
   const dataDir = join(dir, "data");
   const mount = join(dir, "media");
@@ -35,7 +62,9 @@ async function box(opts: { reload?: () => void } = {}): Promise<Box> {
   await writeFile(trustedKeyFile(dataDir), key.publicKey.export({ type: "spki", format: "pem" }));
   const configFile = join(dir, "switchboard.yaml");
   await writeFile(configFile, "name: before-provisioning\n", { mode: 0o640 });
-  const b = { dataDir, configFile, mount, reloads: 0, events: [] as ProvisionerEvent[] } as Box;
+  const b = { dataDir, configFile, mount, reloads: 0, events: [] as ProvisionerEvent[], lines: [] } as unknown as Box;
+  b.log = recordingLog(b.lines);
+  await opts.beforeStart?.(b);
   b.prov = provisioner(b, opts.reload);
   await b.prov.start();
   return b;
@@ -51,7 +80,8 @@ function provisioner(b: Box, reload?: () => void): UsbProvisioner {
       reload?.();
       return { restartNeeded: ["trunks"] };
     },
-    log: silentLog,
+    log: b.log,
+    models: new ModelStore({ dataDir: b.dataDir, builtinPaths: [] }),
   });
   prov.on("state", (e) => b.events.push(e));
   return prov;
@@ -61,7 +91,7 @@ function provisioner(b: Box, reload?: () => void): UsbProvisioner {
 async function stick(
   b: Box,
   version: number,
-  opts: { signWith?: typeof key; modelBytes?: number; label?: string } = {},
+  opts: { signWith?: typeof key; modelBytes?: number; label?: string; models?: string[] } = {},
 ): Promise<string> {
   const dir = join(b.mount, "installer", opts.label ?? `STICK-${++n}`);
   await mkdir(dir, { recursive: true });
@@ -75,6 +105,7 @@ async function stick(
     await writeFile(join(src, "model.tar"), big);
     files.push({ role: "model-bundle", source: join(src, "model.tar") });
   }
+  for (const m of opts.models ?? []) files.push({ role: "model-bundle", source: m });
   const out = join(dir, "switchboard-bundle.tar");
   await makeBundle(out, {
     privateKey: (opts.signWith ?? key).privateKey,
@@ -316,4 +347,163 @@ test("provisioning config section: defaults, strict, fleet needs a device id", (
   const r = provisioningSchema.safeParse({ fleetId: "acme" });
   assert.equal(r.success, false);
   assert.deepEqual(r.error?.issues[0]?.path, ["fleetId"]);
+});
+
+// ---- model bundles ----
+
+const modelTar = (name: string, version: string, bytes: number) =>
+  syntheticModelBundle(join(root, `model-${++n}.tar`), name, version, bytes);
+
+test("a stick with model bundles: checked with progress, config taken, models installed, report lists them", async () => {
+  const b = await box();
+  const models = [await modelTar("vad-a", "1.0.0", 300_000), await modelTar("asr-b", "2.1.0", 200_000)];
+  const bundle = await stick(b, 1, { models });
+  const report = await b.prov.apply(bundle);
+  assert.equal(report?.ok, true, report?.reason);
+  assert.deepEqual(report?.models, ["vad-a@1.0.0", "asr-b@2.1.0"]);
+  assert.deepEqual(report?.restartNeeded, ["trunks", "models"]);
+  const store = new ModelStore({ dataDir: b.dataDir, builtinPaths: [] });
+  assert.deepEqual((await store.list()).map((e) => `${e.name}@${e.bundle?.manifest.version}`).sort(), [
+    "asr-b@2.1.0",
+    "vad-a@1.0.0",
+  ]);
+  const modelSteps = b.events.filter((e) => e.progress?.stage === "models").map((e) => e.progress?.bytes ?? -1);
+  assert.ok(modelSteps.length >= 2, "model checking shows as provisioning progress");
+  assert.deepEqual(
+    modelSteps,
+    [...modelSteps].sort((x, y) => x - y),
+  );
+  const ok = b.events.at(-1);
+  assert.equal(ok?.state, "ok");
+  assert.deepEqual(ok?.restartNeeded, ["trunks", "models"]);
+  const onStick = JSON.parse(await readFile(`${bundle}.result.json`, "utf8"));
+  assert.deepEqual(onStick.models, ["vad-a@1.0.0", "asr-b@2.1.0"]);
+  assert.match(await readFile(`${bundle}.result.txt`, "utf8"), /restart needed for: trunks, models/);
+  const applied = b.lines.find((l) => l.msg === "provisioning: bundle applied");
+  assert.deepEqual(applied?.models, ["vad-a@1.0.0", "asr-b@2.1.0"]);
+  assert.ok(
+    b.lines.some((l) => /used after a daemon restart/.test(l.msg)),
+    "the log says a restart is needed",
+  );
+});
+
+test("a stick with a corrupt model bundle: failed naming the file, config, state and store unchanged", async () => {
+  const b = await box();
+  await b.prov.apply(await stick(b, 1, { models: [await modelTar("vad-a", "1.0.0", 10_000)] }));
+  const before = await snapshot(b);
+  const reloads = b.reloads;
+  b.events.length = 0;
+  const bad = await modelTar("vad-a", "2.0.0", 10_000);
+  const bytes = await readFile(bad);
+  bytes[bytes.length - 2000] ^= 0xff; // inside model.onnx: its sha256 no longer matches its manifest
+  await writeFile(bad, bytes);
+  const bundle = await stick(b, 2, { models: [bad] });
+  const report = await b.prov.apply(bundle);
+  assert.equal(report?.ok, false);
+  assert.equal(report?.code, "content");
+  assert.match(report?.where ?? "", /^model-bundle\/model-\d+\.tar$/);
+  assert.match(report?.reason ?? "", /model bundle rejected: vad-a 2\.0\.0: rejected:; model\.onnx: sha256 mismatch/);
+  assert.deepEqual(await snapshot(b), before);
+  assert.equal(b.reloads, reloads);
+  assert.match(b.events.at(-1)?.reason ?? "", /^content: model-bundle\/model-\d+\.tar: model bundle rejected/);
+  assert.equal(JSON.parse(await readFile(`${bundle}.result.json`, "utf8")).ok, false);
+});
+
+test("the daemon refusing the site config: the bundle's model bundles are not installed", async () => {
+  const b = await box({
+    reload: () => {
+      throw new Error("no");
+    },
+  });
+  const report = await b.prov.apply(await stick(b, 1, { models: [await modelTar("vad-c", "1.0.0", 10_000)] }));
+  assert.equal(report?.code, "config");
+  const store = new ModelStore({ dataDir: b.dataDir, builtinPaths: [] });
+  assert.deepEqual(await store.list(), []);
+  assert.deepEqual(await readdir(join(store.root, ".staging")), []);
+});
+
+// ---- one apply at a time ----
+
+test("while another apply holds the lock a stick fails naming it and changes nothing; afterwards it applies", async () => {
+  const b = await box();
+  await b.prov.apply(await stick(b, 1));
+  const before = await snapshot(b);
+  // This process stands in for `switchboard provision apply` (a live pid holding the lock).
+  const cli = await acquireApplyLock(b.dataDir, { by: "switchboard provision apply" });
+  const bundle = await stick(b, 2, { models: [await modelTar("vad-d", "1.0.0", 10_000)] });
+  const refused = await b.prov.apply(bundle);
+  assert.equal(refused?.ok, false);
+  assert.equal(refused?.where, applyLockFile(b.dataDir));
+  assert.match(refused?.reason ?? "", new RegExp(`^another apply is running \\(pid ${process.pid}, since \\d{4}-`));
+  assert.match(await readFile(`${bundle}.result.txt`, "utf8"), /another apply is running/);
+  assert.equal(b.events.at(-1)?.state, "failed");
+  await cli.release();
+  assert.deepEqual(await snapshot(b), before);
+  // Pulled and re-inserted once the other apply is done: applied.
+  const ok = await b.prov.apply(bundle);
+  assert.equal(ok?.ok, true, ok?.reason);
+  assert.deepEqual(ok?.models, ["vad-d@1.0.0"]);
+});
+
+/** A lock file as a process that has gone would have left it. */
+async function staleLock(dataDir: string, holder: Record<string, unknown>): Promise<void> {
+  await writeFile(
+    applyLockFile(dataDir),
+    JSON.stringify({ since: "2026-01-01T00:00:00.000Z", by: "switchboard provision apply", token: "t0", ...holder }),
+  );
+}
+
+const deadPid = () => spawnSync(process.execPath, ["-e", ""]).pid;
+
+test("a stale lock (its process is gone) is taken over with a log line", async () => {
+  const b = await box();
+  await staleLock(b.dataDir, { pid: deadPid() });
+  const report = await b.prov.apply(await stick(b, 1));
+  assert.equal(report?.ok, true, report?.reason);
+  const line = b.lines.find((l) => l.msg === "provisioning: took over a stale apply lock");
+  assert.match(String(line?.reason), /process \d+ is gone/);
+  assert.equal(line?.by, "switchboard provision apply");
+  await assert.rejects(stat(applyLockFile(b.dataDir)), { code: "ENOENT" }, "released after the apply");
+});
+
+test("start-up recovery waits while a CLI apply holds the lock, and runs before the next stick", async () => {
+  let cli: Awaited<ReturnType<typeof acquireApplyLock>> | undefined;
+  const b = await box({
+    beforeStart: async (x) => {
+      // A CLI apply in progress: its staging dir must not be "recovered" away under it.
+      await mkdir(join(provisioningDir(x.dataDir), ".staging-cli"));
+      cli = await acquireApplyLock(x.dataDir, { by: "switchboard provision apply" });
+    },
+  });
+  assert.ok((await readdir(provisioningDir(b.dataDir))).includes(".staging-cli"), "left alone while locked");
+  assert.ok(b.lines.some((l) => l.msg === "provisioning: start-up recovery postponed to the next apply"));
+  await cli?.release();
+  assert.equal((await b.prov.apply(await stick(b, 1)))?.ok, true);
+  assert.ok(!(await readdir(provisioningDir(b.dataDir))).includes(".staging-cli"), "recovered before the apply");
+});
+
+test("startup recovery of a committed apply installs its model bundles", async () => {
+  const b = await box();
+  await b.prov.apply(await stick(b, 1));
+  const v1 = await idOf(currentDir(b.dataDir));
+  // The daemon died after the swap committed v2 and before its model bundle was activated.
+  await writeFile(
+    join(provisioningDir(b.dataDir), "apply-journal.json"),
+    JSON.stringify({ bundle: "/media/s", startedAt: "", before: v1 }),
+  );
+  const v2 = await stick(b, 2, { models: [await modelTar("vad-r", "3.0.0", 10_000)] });
+  const staged = await applyBundleWithModels(v2, {
+    dataDir: b.dataDir,
+    publicKey: key.publicKey,
+    device: { deviceId: "box-1" },
+  });
+  assert.equal(staged.report.ok, true);
+  await staged.models.discard(); // what the crash lost
+  const store = new ModelStore({ dataDir: b.dataDir, builtinPaths: [] });
+  assert.equal(await store.activeVersion("vad-r"), undefined);
+
+  const rec = await provisioner(b).start();
+  assert.deepEqual(rec.models?.models, ["vad-r@3.0.0"]);
+  assert.equal(await store.activeVersion("vad-r"), "3.0.0");
+  assert.ok(rec.actions.some((a) => /installed model bundles vad-r@3\.0\.0/.test(a)));
 });

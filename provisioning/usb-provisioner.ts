@@ -5,18 +5,24 @@
 //
 // A journal (<dataDir>/provisioning/apply-journal.json) lives from the start of an apply to its end, so a power cut
 // anywhere in between is recovered at the next start, before any stick is looked at: see recoverInterruptedApply.
+// The bundle's model bundles are checked before the swap and installed into the model store once the daemon took the
+// site config. Every apply (and the recovery) holds the apply lock, so a CLI apply never runs at the same time: a
+// stick that arrives while the CLI applies fails at once with the holder named (pull and re-insert it to retry).
 import { EventEmitter } from "node:events";
 import { lstat, mkdir, readdir, readFile, realpath, rename, rm, stat } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { writeFileAtomic } from "../daemon/config/config-file.ts";
 import type { Log } from "../daemon/ops/log.ts";
+import { ModelStore } from "../models/store.ts";
+import { type ApplyLock, ApplyBusyError, acquireApplyLock, applyLockFile } from "./apply-lock.ts";
 import {
   type ApplyReport,
-  applyBundle,
+  applyBundleWithModels,
   currentDir,
   deviceIdentity,
   firstBootSecretFile,
   installedFiles,
+  modelOutcome,
   previousDir,
   provisioningDir,
   readState,
@@ -25,9 +31,16 @@ import {
   stateFile,
   trustedKeyFile,
 } from "./apply.ts";
-import type { BundleProgress, DeviceIdentity } from "./bundle.ts";
+import type { DeviceIdentity } from "./bundle.ts";
 import { loadPublicKey } from "./keys.ts";
 import { MANIFEST_FILE, type Manifest } from "./manifest.ts";
+import {
+  type ApplyProgress,
+  type InstalledModels,
+  installModelBundles,
+  type ModelInstaller,
+  type PreparedModelBundles,
+} from "./model-bundles.ts";
 import type { ProvisioningSettings } from "./provisioner-config.ts";
 import { UsbWatch } from "./usb-watch.ts";
 
@@ -37,13 +50,13 @@ export interface ProvisionerEvent {
   state: ProvisionerState;
   /** The bundle's path on the stick. */
   bundle: string;
-  /** While running: files and bytes verified so far. */
-  progress?: BundleProgress;
+  /** While running: files and bytes verified so far, then model bundles checked so far (`stage`). */
+  progress?: ApplyProgress;
   /** When finished: what was also written onto the stick. */
   report?: ApplyReport;
   /** When failed: one line naming the place and the cause. */
   reason?: string;
-  /** When ok: config sections the running daemon could not take without a restart (e.g. trunks). */
+  /** When ok: what the running daemon takes only at a restart: config sections (e.g. trunks), "models". */
   restartNeeded?: string[];
 }
 
@@ -64,6 +77,11 @@ export interface UsbProvisionerOptions {
   /** Makes the daemon read its config file again (main.ts's reload). */
   reload: () => ReloadOutcome | undefined | Promise<ReloadOutcome | undefined>;
   log: Log;
+  /**
+   * The daemon's model store, which checks and installs the bundle's model bundles (its signature policy applies);
+   * default a ModelStore on `dataDir`.
+   */
+  models?: ModelInstaller;
   now?: () => number;
 }
 
@@ -113,6 +131,8 @@ export interface Recovery {
   actions: string[];
   /** The config file was rewritten (an apply had committed before the crash): the daemon must reload. */
   configChanged: boolean;
+  /** Model bundles of a committed apply, installed now (they are used after the next restart). */
+  models?: InstalledModels;
 }
 
 /**
@@ -120,9 +140,14 @@ export interface Recovery {
  * dropped; `current/` becomes the bundle state.json names (the commit point of apply.ts), `previous/` the newest other
  * bundle that was ever committed (version at most state's highestVersion); a bundle that was swapped in but never
  * committed is dropped. When the journal shows the swap was committed but the daemon's config was not yet written,
- * the config is rolled forward (the bundle was fully verified). Runs before any stick is looked at.
+ * the config is rolled forward (the bundle was fully verified) and its model bundles installed (installing what is
+ * already installed is harmless). Runs before any stick is looked at, holding the apply lock.
  */
-export async function recoverInterruptedApply(dataDir: string, configFile?: string): Promise<Recovery> {
+export async function recoverInterruptedApply(
+  dataDir: string,
+  configFile?: string,
+  models: ModelInstaller = new ModelStore({ dataDir }),
+): Promise<Recovery> {
   const out: Recovery = { actions: [], configChanged: false };
   const prov = provisioningDir(dataDir);
   if (!(await exists(prov))) return out;
@@ -195,6 +220,16 @@ export async function recoverInterruptedApply(dataDir: string, configFile?: stri
       out.actions.push(`wrote the site config of bundle ${good} to ${configFile} (the apply had committed)`);
     }
   }
+  const committedManifest = committed ? await manifestOf(cur) : undefined;
+  if (committedManifest?.contents.some((c) => c.role === "model-bundle")) {
+    try {
+      out.models = await installModelBundles(committedManifest, cur, models);
+      out.actions.push(`installed model bundles ${out.models.models.join(", ")} (used after the next restart)`);
+      for (const e of out.models.errors) out.actions.push(`model bundle not installed: ${e}`);
+    } catch (e) {
+      out.actions.push(`model bundles of bundle ${good} not installed: ${(e as Error).message}`);
+    }
+  }
   if (journal) {
     await rm(journalFile(dataDir), { force: true });
     out.actions.push(`closed the journal of ${journal.bundle}`);
@@ -229,15 +264,21 @@ function failure(bundlePath: string, at: number, where: string, reason: string):
   return { ok: false, bundle: basename(bundlePath), at: new Date(at).toISOString(), code: "io", where, reason };
 }
 
+const LOCK_OWNER = "daemon usb provisioning";
+
 export class UsbProvisioner extends EventEmitter<ProvisionerEvents> {
   private readonly watch: UsbWatch;
   private readonly now: () => number;
+  private readonly models: ModelInstaller;
   private queue: Promise<unknown> = Promise.resolve();
   private started = false;
+  /** Recovery was skipped at start because a CLI apply held the lock: it runs before the next apply. */
+  private recoveryPending = false;
 
   constructor(private readonly opts: UsbProvisionerOptions) {
     super();
     this.now = opts.now ?? Date.now;
+    this.models = opts.models ?? new ModelStore({ dataDir: opts.dataDir, log: opts.log });
     this.watch = new UsbWatch({
       roots: opts.settings.mountRoots,
       depth: opts.settings.depth,
@@ -248,13 +289,51 @@ export class UsbProvisioner extends EventEmitter<ProvisionerEvents> {
     });
   }
 
-  /** Recovers an interrupted apply (reloading the daemon when that changed its config), then watches for sticks. */
+  /**
+   * Recovers an interrupted apply (reloading the daemon when that changed its config), then watches for sticks. While
+   * a CLI apply holds the lock, recovery waits for the next stick instead (the CLI's apply must not be "recovered").
+   */
   async start(): Promise<Recovery> {
-    const rec = await this.serial(() => recoverInterruptedApply(this.opts.dataDir, this.opts.configFile));
-    if (rec.actions.length) this.opts.log.warn({ actions: rec.actions }, "provisioning: interrupted apply recovered");
-    if (rec.configChanged) await this.opts.reload();
+    const rec = await this.serial(async () => {
+      let lock: ApplyLock;
+      try {
+        lock = await this.lock();
+      } catch (e) {
+        if (!(e instanceof ApplyBusyError)) throw e;
+        this.recoveryPending = true;
+        this.opts.log.warn({ reason: e.message }, "provisioning: start-up recovery postponed to the next apply");
+        return { actions: [], configChanged: false } satisfies Recovery;
+      }
+      try {
+        return await this.recover();
+      } finally {
+        await lock.release();
+      }
+    });
     this.started = true;
     if (this.opts.settings.enabled) this.watch.start();
+    return rec;
+  }
+
+  private async lock(): Promise<ApplyLock> {
+    const lock = await acquireApplyLock(this.opts.dataDir, { by: LOCK_OWNER, now: this.now });
+    if (lock.tookOver) {
+      const { holder, reason } = lock.tookOver;
+      this.opts.log.warn(
+        { pid: holder.pid, since: holder.since, by: holder.by, reason },
+        "provisioning: took over a stale apply lock",
+      );
+    }
+    return lock;
+  }
+
+  /** Runs with the lock held. */
+  private async recover(): Promise<Recovery> {
+    const { dataDir, configFile, log } = this.opts;
+    this.recoveryPending = false;
+    const rec = await recoverInterruptedApply(dataDir, configFile, this.models);
+    if (rec.actions.length) log.warn({ actions: rec.actions }, "provisioning: interrupted apply recovered");
+    if (rec.configChanged) await this.opts.reload();
     return rec;
   }
 
@@ -330,6 +409,27 @@ export class UsbProvisioner extends EventEmitter<ProvisionerEvents> {
       return this.finishFailed(bundlePath, failure(bundlePath, this.now(), "box", (e as Error).message), true);
     }
 
+    let lock: ApplyLock;
+    try {
+      lock = await this.lock();
+    } catch (e) {
+      const where = e instanceof ApplyBusyError ? e.file : applyLockFile(dataDir);
+      return this.finishFailed(bundlePath, failure(bundlePath, this.now(), where, (e as Error).message), true);
+    }
+    try {
+      if (this.recoveryPending) await this.recover();
+      return await this.applyLocked(bundlePath, publicKey, device);
+    } finally {
+      await lock.release();
+    }
+  }
+
+  private async applyLocked(
+    bundlePath: string,
+    publicKey: ReturnType<typeof loadPublicKey>,
+    device: DeviceIdentity,
+  ): Promise<ApplyReport> {
+    const { dataDir } = this.opts;
     const before = await readState(dataDir).catch(() => undefined);
     await mkdir(provisioningDir(dataDir), { recursive: true, mode: 0o700 });
     const journal: Journal = {
@@ -339,29 +439,34 @@ export class UsbProvisioner extends EventEmitter<ProvisionerEvents> {
     };
     writeFileAtomic(journalFile(dataDir), `${JSON.stringify(journal)}\n`, 0o600);
     try {
-      let lastPercent = -1;
-      const report = await applyBundle(bundlePath, {
+      let last = "";
+      const { report, models } = await applyBundleWithModels(bundlePath, {
         dataDir,
         publicKey,
         device,
         now: this.now,
+        models: this.models,
         onProgress: (p) => {
-          // Per chunk is too often for LEDs and logs: once per whole percent.
+          // Per chunk is too often for LEDs and logs: once per whole percent of each stage.
           const percent = p.totalBytes ? Math.floor((100 * p.bytes) / p.totalBytes) : p.files;
-          if (percent === lastPercent) return;
-          lastPercent = percent;
+          const key = `${p.stage}:${percent}`;
+          if (key === last) return;
+          last = key;
           this.emitState({ state: "running", bundle: bundlePath, progress: p });
         },
       });
-      if (!report.ok) return this.finishFailed(bundlePath, report, false);
-      return await this.commit(bundlePath, report);
+      if (!report.ok) return this.finishFailed(bundlePath, report, true);
+      return await this.commit(bundlePath, report, models);
     } finally {
       await rm(journalFile(dataDir), { force: true });
     }
   }
 
-  /** The bundle is applied: its site config becomes the daemon's, and the daemon reloads; a refusal undoes both. */
-  private async commit(bundlePath: string, report: ApplyReport): Promise<ApplyReport> {
+  /**
+   * The bundle is applied: its site config becomes the daemon's, and the daemon reloads; a refusal undoes both (and
+   * drops the checked model bundles). Then the model bundles are installed and the report goes onto the stick.
+   */
+  private async commit(bundlePath: string, report: ApplyReport, models: PreparedModelBundles): Promise<ApplyReport> {
     const { dataDir, configFile, log } = this.opts;
     let restartNeeded: string[] = [];
     let old: string | undefined;
@@ -376,6 +481,7 @@ export class UsbProvisioner extends EventEmitter<ProvisionerEvents> {
       }
     } catch (e) {
       const reason = `the daemon did not take the site config: ${(e as Error).message}`;
+      await models.discard();
       try {
         if (old !== undefined) writeFileAtomic(await realpath(configFile), old, (await stat(configFile)).mode & 0o777);
         await undoApply(dataDir, this.now);
@@ -386,18 +492,29 @@ export class UsbProvisioner extends EventEmitter<ProvisionerEvents> {
       delete failed.files;
       return this.finishFailed(bundlePath, failed, true);
     }
+    const installed = models.size > 0 ? await models.install() : undefined;
+    const done: ApplyReport = { ...report, ...(installed ? modelOutcome(installed, restartNeeded) : {}) };
+    const restart = done.restartNeeded ?? restartNeeded;
+    if (restart.length) done.restartNeeded = restart;
+    const stickError = writeStickReport(bundlePath, done);
+    if (stickError) done.reportError = stickError;
+    if (installed?.errors.length)
+      log.error({ bundle: bundlePath, errors: installed.errors }, "provisioning: model bundles not installed");
     log.info(
       {
         bundle: bundlePath,
-        bundleId: report.bundleId,
-        version: report.version,
-        restartNeeded,
-        stick: report.reportError,
+        bundleId: done.bundleId,
+        version: done.version,
+        models: done.models,
+        restartNeeded: restart,
+        stick: done.reportError,
       },
       "provisioning: bundle applied",
     );
-    this.emitState({ state: "ok", bundle: bundlePath, report, restartNeeded });
-    return report;
+    if (installed?.restartNeeded)
+      log.warn({ models: installed.models }, "provisioning: new model bundles are used after a daemon restart");
+    this.emitState({ state: "ok", bundle: bundlePath, report: done, restartNeeded: restart });
+    return done;
   }
 
   private finishFailed(bundlePath: string, report: ApplyReport, writeReport: boolean): ApplyReport {

@@ -1,15 +1,26 @@
 // The installer's path through the real `switchboard provision` command: keygen, make-bundle, verify, apply (with
-// progress and a report on the "stick"), a rejected replay, a wrong key and a rollback.
+// progress and a report on the "stick"), a rejected replay, a wrong key and a rollback; a bundle with a model bundle
+// (installed into the data dir's model store) and the apply lock against a running apply; and a stick with a model
+// bundle through the real daemon's USB provisioner.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { copyFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
+import { parse, stringify } from "yaml";
+import { ModelStore } from "../models/store.ts";
+import { needModel } from "../models/testing/shared-models.ts";
+import { acquireApplyLock, applyLockFile } from "../provisioning/apply-lock.ts";
+import { sileroVadBundle, sileroVadFile, syntheticModelBundle } from "../provisioning/testing/model-bundle.ts";
+import { type LogLine, startDaemon, stopAll } from "./peers/daemon.ts";
 
 const repo = new URL("..", import.meta.url).pathname;
 const dir = await mkdtemp(join(tmpdir(), "provision-cli-"));
-after(() => rm(dir, { recursive: true, force: true }));
+after(async () => {
+  await stopAll();
+  await rm(dir, { recursive: true, force: true });
+});
 
 function provision(...args: string[]): { code: number; out: string; err: string } {
   const r = spawnSync(process.execPath, ["daemon/switchboard.mjs", "provision", ...args], {
@@ -97,4 +108,94 @@ test("usage errors name the missing option", () => {
   const r = provision("make-bundle", "--version", "1");
   assert.equal(r.code, 2);
   assert.match(r.err, /missing --expires ISO|missing --config FILE|missing --out/);
+});
+
+test("apply installs a model bundle; a running apply blocks a second one; a stale lock is taken over", async () => {
+  const k = join(dir, "keys-models");
+  const d = join(dir, "data-models");
+  assert.equal(provision("keygen", "--out", k).code, 0);
+  await mkdir(join(d, "provisioning"), { recursive: true });
+  await copyFile(join(k, "provisioning.pub"), join(d, "provisioning", "trusted.pub"));
+  await writeFile(site, await readFile(join(repo, "examples/demo.yaml")));
+  const model = await syntheticModelBundle(join(dir, "vad-cli.tar"), "vad-cli", "1.2.0", 64 * 1024);
+  const out = join(usb, "switchboard-bundle-models.tar");
+  const made = provision(
+    "make-bundle",
+    ...["--key", join(k, "provisioning.key"), "--target", "device:box-7", "--version", "1"],
+    ...["--expires", new Date(Date.now() + 86_400_000).toISOString(), "--config", site],
+    ...["--file", `model-bundle=${model}`, "--out", out],
+  );
+  assert.equal(made.code, 0, made.err);
+
+  // This test process stands in for the daemon applying a stick right now.
+  const daemon = await acquireApplyLock(d, { by: "daemon usb provisioning" });
+  const refused = provision("apply", "--data", d, "--device", "box-7", out);
+  assert.equal(refused.code, 1);
+  assert.match(
+    refused.err,
+    new RegExp(`another apply is running \\(pid ${process.pid}, since .*\\); nothing was changed`),
+  );
+  await daemon.release();
+  assert.deepEqual(JSON.parse(provision("status", "--data", d).out).installedVersion, 0);
+
+  // The daemon died holding it: the next apply takes over (and says so).
+  await writeFile(applyLockFile(d), JSON.stringify({ pid: 2 ** 22 + 1, since: "x", by: "daemon", token: "t" }));
+  const applied = provision("apply", "--data", d, "--device", "box-7", out);
+  assert.equal(applied.code, 0, applied.err);
+  assert.match(applied.err, /took over a stale apply lock \(pid 4194305, since x\): process 4194305 is gone/);
+  assert.match(applied.out, /checking model bundles: 1\/1/);
+  assert.match(applied.out, /model bundles installed: vad-cli@1\.2\.0/);
+  assert.match(applied.out, /restart needed for: models/);
+  const listed = spawnSync(process.execPath, ["daemon/switchboard.mjs", "models", "list", "--data", d], {
+    cwd: repo,
+    encoding: "utf8",
+    timeout: 60_000,
+  });
+  assert.match(listed.stdout, /^vad-cli {2}1\.2\.0 .*\[installed\]/m);
+  await assert.rejects(stat(applyLockFile(d)), { code: "ENOENT" });
+});
+
+test("the daemon's USB provisioner installs a stick's model bundle into its model store", async (t) => {
+  if (!needModel(t, "silero-vad", sileroVadFile)) return;
+  const k = join(dir, "keys-daemon");
+  assert.equal(provision("keygen", "--out", k).code, 0);
+  const data = join(dir, "data-daemon");
+  const mount = join(dir, "media");
+  await mkdir(join(data, "provisioning"), { recursive: true });
+  await mkdir(mount);
+  await copyFile(join(k, "provisioning.pub"), join(data, "provisioning", "trusted.pub"));
+  const d = await startDaemon({
+    dataDir: data,
+    config: { log: { level: "info" }, provisioning: { mountRoots: [mount], pollMs: 500, deviceId: "box-9" } },
+    readyTimeoutMs: 30_000,
+  });
+  // The site config is the daemon's own (so the reload takes it); the model is the real Silero VAD.
+  const src = join(dir, "daemon-src");
+  await mkdir(src);
+  await writeFile(join(src, "site.yaml"), stringify(parse(await readFile(d.configPath, "utf8"))));
+  const model = await sileroVadBundle(join(src, "silero-vad.tar"));
+  const stickDir = join(dir, "daemon-stick");
+  await mkdir(stickDir);
+  const made = provision(
+    "make-bundle",
+    ...["--key", join(k, "provisioning.key"), "--target", "device:box-9", "--version", "1"],
+    ...["--expires", new Date(Date.now() + 86_400_000).toISOString(), "--config", join(src, "site.yaml")],
+    ...["--file", `model-bundle=${model}`, "--out", join(stickDir, "switchboard-bundle.tar")],
+  );
+  assert.equal(made.code, 0, made.err);
+  await rename(stickDir, join(mount, "STICK")); // the insert
+
+  const done = await d.waitForLog(
+    (l: LogLine) => l.msg === "provisioning: bundle applied" || l.msg === "provisioning: bundle rejected",
+    30_000,
+  );
+  assert.equal(done.msg, "provisioning: bundle applied", String(done.reason));
+  assert.deepEqual(done.models, ["silero-vad@5.0.0+806dcba"]);
+  assert.ok((done.restartNeeded as string[]).includes("models"));
+  const report = JSON.parse(await readFile(join(mount, "STICK", "switchboard-bundle.tar.result.json"), "utf8"));
+  assert.deepEqual(report.models, ["silero-vad@5.0.0+806dcba"]);
+  const store = new ModelStore({ dataDir: data, builtinPaths: [] });
+  assert.equal(await store.activeVersion("silero-vad"), "5.0.0+806dcba");
+  assert.deepEqual((await store.verify("silero-vad"))[0].problems, []);
+  assert.equal(await d.stop(), 0);
 });
