@@ -1,5 +1,6 @@
 // The daemon's LEDs on a controller over a REAL pty pair (socat) with the device simulator on the other end: the
-// system LED says "running", the line LED pulses while a real sipp call is up and goes dark again after it.
+// system LED says "running", the line LED pulses while a real sipp call is up and goes dark again after it, and it
+// follows a real registrar (Kamailio): green while registered, red when the registration is lost, green again after.
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -7,6 +8,8 @@ import { join } from "node:path";
 import { after, test } from "node:test";
 import type { DeviceSimulator } from "../hw/device-simulator.ts";
 import { type DaemonHandle, runSipp, sippDetail, skipUnlessPeers, startDaemon } from "./peers/daemon.ts";
+import { kamailioSkipReason, startKamailio } from "./peers/kamailio.ts";
+import { freePort } from "./peers/ports.ts";
 import { closeDevice, openDevice, socatSkipReason, startSocat, stopSocat } from "./peers/serial-device.ts";
 
 const skip = socatSkipReason() ?? skipUnlessPeers("sipp");
@@ -50,6 +53,50 @@ test("the LEDs follow the daemon: running, a call pulses the line LED, then it g
     assert.ok(hw, "the daemon logged the controller as ready");
   } finally {
     await d?.stop();
+    await closeDevice(device);
+    await stopSocat(socat);
+  }
+});
+
+test("the line LED follows the trunk: registered, registration lost, registered again", {
+  skip: skip || kamailioSkipReason(),
+  timeout: 90_000,
+}, async () => {
+  const host = join(work, "controller-trunk");
+  const socat = await startSocat(host, join(work, "device-trunk"));
+  const device = await openDevice(join(work, "device-trunk"));
+  const port = await freePort();
+  const registrar = { port, user: "agent", password: "secret123", maxExpires: 3 };
+  let kam = await startKamailio(registrar);
+  let d: DaemonHandle | undefined;
+  try {
+    d = await startDaemon({
+      config: {
+        hw: { port: host },
+        // TCP: once Kamailio is gone the next refresh fails at once (connection refused), not after Timer F.
+        trunks: [
+          {
+            id: "kam",
+            domain: "127.0.0.1",
+            registrar: `sip:127.0.0.1:${port}`,
+            transport: "tcp",
+            username: "agent",
+            password: "secret123",
+            expiresS: 60,
+          },
+        ],
+      },
+    });
+    await led(device.sim, 1, "green", "on", 15_000); // trunk registered (Kamailio grants 3 s: refreshes every ~2.4 s)
+    await kam.stop();
+    await led(device.sim, 1, "red", "blink-slow", 15_000); // registration lost
+    kam = await startKamailio(registrar);
+    await led(device.sim, 1, "green", "on", 30_000); // the retry (10 s +-20 %) registers again
+    const lost = d.logs().find((l) => l.msg === "trunk registration" && l.state === "failed");
+    assert.ok(lost, "the daemon logged the failed registration");
+  } finally {
+    await d?.stop();
+    await kam.stop();
     await closeDevice(device);
     await stopSocat(socat);
   }
