@@ -18,6 +18,7 @@ import { MediaEngine } from "./media/engine.ts";
 import type { Log } from "./ops/log.ts";
 import { type MetricSample, processMetrics, startMetricsServer } from "./ops/metrics.ts";
 import { SipEndpoint } from "./sip/endpoint.ts";
+import { loadSipTls } from "./sip/tls.ts";
 import { loadSpeechEngines, voiceGaps } from "./speech/engines.ts";
 import { ModelStore } from "../models/store.ts";
 import type { InboundCall, SipAddress } from "./sip/types.ts";
@@ -104,7 +105,14 @@ export async function startDaemon(
   const speech = await loadSpeechEngines(config.speech, { dataDir, store: models, log: log.child({ part: "speech" }) });
   void warmDemoPrompts(speech, config, log);
   const media = await MediaEngine.start({ media: config.media, log: log.child({ part: "media" }) });
-  const sip = new SipEndpoint({ sip: config.sip, trunks: config.trunks, log: log.child({ part: "sip" }) });
+  // Always loaded, so any sips: or ;transport=tls target can be dialled; throws naming a bad cert/key/ca file.
+  const sipTls = await loadSipTls(config.sip.tls, dataDir, log.child({ part: "sip" }));
+  const sip = new SipEndpoint({
+    sip: config.sip,
+    trunks: config.trunks,
+    log: log.child({ part: "sip" }),
+    streams: { tls: sipTls.factory },
+  });
   const registry = new CallRegistry(config.limits.maxCalls);
   // Live state for the web page (calls, queues, trunks, health) and its softphone: browsers are call legs too.
   const hub = new EventHub({ userGone: (user) => softphone.userLeft(user) });

@@ -14,6 +14,8 @@ export class Dialog {
   remoteTarget = "";
   routeSet: string[] = [];
   remoteSeq: number | undefined;
+  /** RFC 3261 12.1.1: the dialog was set up over TLS with a sips: Request-URI; its Contacts are sips: too. */
+  secure = false;
   constructor(
     readonly callId: string,
     readonly localTag: string,
@@ -51,7 +53,7 @@ export class Dialog {
     const seq = opts.cseq ?? ++this.localSeq;
     req.add("cseq", `${seq} ${method}`);
     for (const r of hop.routes) req.add("route", r);
-    if (opts.contact) req.add("contact", `<${stack.contactUri(hop.transport)}>`);
+    if (opts.contact) req.add("contact", `<${stack.contactUri(hop.transport, undefined, this.secure)}>`);
     return { req, hop };
   }
 
@@ -293,7 +295,7 @@ export abstract class BaseLeg extends EventEmitter<LegEvents> implements CallLeg
     d.refreshTarget(req);
     if (offer !== undefined) this._remoteSdp = offer;
     const res = tx.response(200);
-    res.add("contact", `<${this.stack.contactUri(d.transport)}>`);
+    res.add("contact", `<${this.stack.contactUri(d.transport, undefined, d.secure)}>`);
     res.add("allow", ALLOW);
     res.add("server", this.stack.userAgent);
     res.add("content-type", "application/sdp");

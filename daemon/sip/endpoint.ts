@@ -14,7 +14,7 @@ import { type DnsResolver, SipResolver, bareHost } from "./resolver.ts";
 import { type Source, responseTarget, stampVia } from "./routing.ts";
 import { ALLOW, type DialogOwner, SipStack, newTag } from "./stack.ts";
 import { type ServerTransaction, TransactionLayer, type TxStats } from "./transactions.ts";
-import { type SendTarget, SipTransport, type TransportStats } from "./transport.ts";
+import { type SendTarget, type StreamFactory, SipTransport, type TransportStats } from "./transport.ts";
 import type {
   InboundCall,
   InviteOptions,
@@ -41,6 +41,8 @@ export interface SipEndpointOptions {
   registration?: RegistrationTuning;
   /** Close a TCP connection whose partial message is not completed in time (default 32 s). */
   incompleteTimeoutMs?: number;
+  /** Stream transports beyond TCP: `tls` from loadSipTls (tls.ts), needed by any tls listener or trunk. */
+  streams?: { tls?: StreamFactory };
 }
 
 const KNOWN_METHODS = new Set([
@@ -85,6 +87,7 @@ export class SipEndpoint extends EventEmitter<SipEndpointEvents> {
       maxMessageBytes: opts.sip.maxMessageBytes,
       log: this.log,
       incompleteTimeoutMs: opts.incompleteTimeoutMs,
+      streams: opts.streams,
       handlers: {
         message: (data, src) => this.onMessage(data, src),
         oversize: (head, src, reply) => this.onOversize(head, src, reply),

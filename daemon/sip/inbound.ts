@@ -34,6 +34,7 @@ export class InboundCallImpl extends BaseLeg implements InboundCall {
     d.remoteSeq = invite.cseq.seq;
     d.routeSet = invite.getAll("record-route");
     d.refreshTarget(invite);
+    d.secure = tx.target.transport === "tls" && /^sips:/i.test(invite.uri);
     // RFC 2543 peers may omit Contact: their From URI is then the remote target.
     if (!d.remoteTarget) d.remoteTarget = invite.from?.uri.toString() ?? invite.uri;
     this.dialog = d;
@@ -44,7 +45,7 @@ export class InboundCallImpl extends BaseLeg implements InboundCall {
     if (this.ended || this.tx.finalSent) return;
     const code = opts.code ?? (opts.sdp ? 183 : 180);
     const res = this.tx.response(code);
-    res.add("contact", `<${this.stack.contactUri(this.tx.target.transport)}>`);
+    res.add("contact", `<${this.stack.contactUri(this.tx.target.transport, undefined, this.dialog?.secure)}>`);
     for (const rr of this.invite.getAll("record-route")) res.add("record-route", rr);
     res.add("server", this.stack.userAgent);
     if (opts.sdp) {
@@ -60,7 +61,7 @@ export class InboundCallImpl extends BaseLeg implements InboundCall {
     let body = sdp;
     if (this.lateOffer && body.trim() === "" && this.responder) body = this.responder.offer();
     const res = this.tx.response(200);
-    res.add("contact", `<${this.stack.contactUri(this.tx.target.transport)}>`);
+    res.add("contact", `<${this.stack.contactUri(this.tx.target.transport, undefined, this.dialog?.secure)}>`);
     for (const rr of this.invite.getAll("record-route")) res.add("record-route", rr);
     res.add("allow", ALLOW);
     res.add("server", this.stack.userAgent);

@@ -97,7 +97,7 @@ export class OutboundCallImpl extends BaseLeg implements OutboundCall {
     inv.add("call-id", callId);
     inv.add("cseq", `${this.cseq} INVITE`);
     for (const r of hop.routes) inv.add("route", r);
-    inv.add("contact", `<${stack.contactUri(hop.transport)}>`);
+    inv.add("contact", `<${stack.contactUri(hop.transport, undefined, /^sips:/i.test(hop.requestUri))}>`);
     if (header !== "From") inv.add(header, `${dn}<sip:${cid}@${domain}>`);
     inv.add("allow", ALLOW);
     inv.add("user-agent", stack.userAgent);
@@ -200,6 +200,7 @@ export class OutboundCallImpl extends BaseLeg implements OutboundCall {
     // 12.1.2: the UAC's route set is the Record-Route of the response, reversed.
     d.routeSet = res.getAll("record-route").reverse();
     d.refreshTarget(res);
+    d.secure = this.hop.transport === "tls" && /^sips:/i.test(this.invite.uri);
     if (!d.remoteTarget) d.remoteTarget = this.invite.uri;
     return d;
   }

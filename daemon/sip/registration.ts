@@ -83,7 +83,8 @@ export class Registration extends EventEmitter<RegistrationEvents> implements Tr
   }
 
   private contactUri(): string {
-    return this.stack.contactUri(this.trunk.transport, this.trunk.username);
+    const secure = /^sips:/i.test(this.trunk.registrar ?? "");
+    return this.stack.contactUri(this.trunk.transport, this.trunk.username, secure);
   }
 
   start(): void {

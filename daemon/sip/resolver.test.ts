@@ -35,8 +35,8 @@ test("SRV first, ordered by priority, targets resolved to addresses", async () =
   const r = new SipResolver(dns);
   const t = await r.resolve("trunk.example", undefined, "udp");
   assert.deepEqual(t, [
-    { transport: "udp", address: "192.0.2.10", port: 5080 },
-    { transport: "udp", address: "192.0.2.20", port: 5070 },
+    { transport: "udp", address: "192.0.2.10", port: 5080, serverName: "trunk.example" },
+    { transport: "udp", address: "192.0.2.20", port: 5070, serverName: "trunk.example" },
   ]);
   assert.equal(calls[0], "SRV _sip._udp.trunk.example");
   await r.resolve("trunk.example", undefined, "udp");
@@ -47,14 +47,29 @@ test("explicit port skips SRV (RFC 3263 4.2); no SRV falls back to A on 5060", a
   const { dns, calls } = fakeDns({}, { "pbx.example": ["192.0.2.5"] });
   const r = new SipResolver(dns);
   assert.deepEqual(await r.resolve("pbx.example", 5999, "tcp"), [
-    { transport: "tcp", address: "192.0.2.5", port: 5999 },
+    { transport: "tcp", address: "192.0.2.5", port: 5999, serverName: "pbx.example" },
   ]);
   assert.deepEqual(calls, ["A pbx.example"]);
   assert.deepEqual(await r.resolve("pbx.example", undefined, "tcp"), [
-    { transport: "tcp", address: "192.0.2.5", port: 5060 },
+    { transport: "tcp", address: "192.0.2.5", port: 5060, serverName: "pbx.example" },
   ]);
   assert.ok(calls.includes("SRV _sip._tcp.pbx.example"));
   await assert.rejects(r.resolve("nothing.example", undefined, "udp"));
+});
+
+test("TLS: _sips._tcp SRV, and the server name stays the domain asked for, not the SRV target (RFC 5922)", async () => {
+  const { dns, calls } = fakeDns(
+    { "_sips._tcp.trunk.example": [{ name: "edge7.provider.example", port: 5062, priority: 1, weight: 1 }] },
+    { "edge7.provider.example": ["192.0.2.77"], "pbx.example": ["192.0.2.5"] },
+  );
+  const r = new SipResolver(dns);
+  assert.deepEqual(await r.resolve("Trunk.Example", undefined, "tls"), [
+    { transport: "tls", address: "192.0.2.77", port: 5062, serverName: "trunk.example" },
+  ]);
+  assert.equal(calls[0], "SRV _sips._tcp.trunk.example");
+  assert.deepEqual(await r.resolve("pbx.example", undefined, "tls"), [
+    { transport: "tls", address: "192.0.2.5", port: 5061, serverName: "pbx.example" },
+  ]);
 });
 
 test("IP literals are used as is", async () => {

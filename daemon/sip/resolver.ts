@@ -1,7 +1,9 @@
 // RFC 3263 server location for trunk hosts: an IP literal is used as is; a name with an explicit port skips SRV
 // (4.2) and goes to A/AAAA; otherwise SRV _sip._udp / _sip._tcp / _sips._tcp, ordered by priority and weight
 // (RFC 2782), each target resolved to addresses, falling back to A/AAAA of the name on port 5060/5061.
-// NAPTR is not consulted: the transport comes from the URI or the trunk configuration.
+// NAPTR is not consulted: the transport comes from the URI or the trunk configuration. Targets found from a name
+// carry that name (`serverName`): a TLS server's certificate must match the domain asked for, never the SRV
+// target (RFC 5922 4.1).
 import { promises as dnsp } from "node:dns";
 import { isIP } from "node:net";
 import type { TransportName } from "../config/schema.ts";
@@ -37,6 +39,8 @@ export interface Target {
   transport: TransportName;
   address: string;
   port: number;
+  /** The host name this target was resolved from; unset for IP literals. */
+  serverName?: string;
 }
 
 export function defaultPort(t: TransportName): number {
@@ -91,7 +95,7 @@ export class SipResolver {
     const key = `${transport}|${h}|${port ?? ""}`;
     const hit = this.cache.get(key);
     if (hit && this.now() - hit.at < this.ttlMs) return hit.targets;
-    const targets = await this.lookup(h, port, transport);
+    const targets = (await this.lookup(h, port, transport)).map((t) => ({ ...t, serverName: h }));
     if (targets.length === 0) throw new Error(`cannot resolve ${host}`);
     this.cache.set(key, { at: this.now(), targets });
     return targets;

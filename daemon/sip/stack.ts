@@ -1,10 +1,11 @@
 // Shared services of one SIP endpoint: identifiers, Via/Contact construction, next-hop resolution and sending.
 // Legs and registrations get this instead of the whole endpoint.
 import { randomBytes } from "node:crypto";
+import { isIP } from "node:net";
 import type { TransportName } from "../config/schema.ts";
 import type { Log } from "../ops/log.ts";
 import type { SipRequest, SipResponse } from "./message.ts";
-import type { SipResolver } from "./resolver.ts";
+import { type SipResolver, bareHost, defaultPort } from "./resolver.ts";
 import { type NextHop, nextHop } from "./routing.ts";
 import type { ClientTransaction, ClientTxHandler, TransactionLayer } from "./transactions.ts";
 import type { SendTarget, SipTransport } from "./transport.ts";
@@ -66,10 +67,13 @@ export class SipStack {
     return `SIP/2.0/${t.toUpperCase()} ${a?.host ?? "127.0.0.1"}:${a?.port ?? 5060};branch=${branch};rport`;
   }
 
-  contactUri(t: TransportName, user = "switchboard"): string {
+  /** Our Contact. `secure`: the request or dialog is sips: (RFC 3261 8.1.1.8 and 12.1.1), so the Contact is too. */
+  contactUri(t: TransportName, user = "switchboard", secure = false): string {
     const a = this.transport.advertised(t) ?? this.transport.advertised(this.defaultTransport());
+    const hostPort = `${a?.host ?? "127.0.0.1"}:${a?.port ?? 5060}`;
+    if (secure && t === "tls") return `sips:${user}@${hostPort}`;
     const tp = t === "udp" ? "" : `;transport=${t}`;
-    return `sip:${user}@${a?.host ?? "127.0.0.1"}:${a?.port ?? 5060}${tp}`;
+    return `sip:${user}@${hostPort}${tp}`;
   }
 
   /** Resolve where a request goes. A still-open flow (the connection a dialog started on) wins for streams. */
@@ -80,7 +84,15 @@ export class SipStack {
       flow.transport !== "udp" &&
       this.transport.isOpen(flow.connId)
     ) {
-      return { transport: hop.transport, address: hop.host, port: hop.port ?? 5060, connId: flow.connId };
+      const host = bareHost(hop.host);
+      return {
+        transport: hop.transport,
+        address: host,
+        port: hop.port ?? defaultPort(hop.transport),
+        connId: flow.connId,
+        // Used only if the flow closes before the send: a new TLS connection then checks this name.
+        serverName: isIP(host) ? undefined : host.toLowerCase(),
+      };
     }
     const [first] = await this.resolver.resolve(hop.host, hop.port, hop.transport);
     return first;

@@ -21,6 +21,11 @@ export interface SendTarget {
   port: number;
   /** Prefer this connection (responses, in-dialog requests on a flow). */
   connId?: string;
+  /**
+   * The domain the target was resolved from (RFC 5922: a TLS server's certificate must name it, not the SRV target
+   * or address). Unset for IP literals, whose certificate is checked against its IP addresses.
+   */
+  serverName?: string;
 }
 
 export interface TransportHandlers {
@@ -30,16 +35,27 @@ export interface TransportHandlers {
   oversize(head: Buffer, src: Source, reply: (data: string) => void): void;
 }
 
-/** How stream sockets are made; TCP today, TLS later (tls.createServer / tls.connect with the same shape). */
+/** How stream sockets are made: TCP here, TLS in tls.ts (tls.createServer / tls.connect have the same shape). */
 export interface StreamFactory {
+  /** `onConnection` gets sockets ready to carry SIP (TLS: after the handshake). */
   createServer(onConnection: (sock: net.Socket) => void): net.Server;
-  connect(address: string, port: number, onConnect: () => void): net.Socket;
+  /** `onConnect` runs once the socket can carry SIP (TLS: handshake done and the server certificate checked). */
+  connect(target: SendTarget, onConnect: () => void): net.Socket;
 }
 
 export const tcpFactory: StreamFactory = {
   createServer: (onConnection) => net.createServer(onConnection),
-  connect: (address, port, onConnect) => net.connect({ host: address, port }, onConnect),
+  connect: (t, onConnect) => net.connect({ host: t.address, port: t.port }, onConnect),
 };
+
+/**
+ * Reuse key of an outgoing stream connection (RFC 3261 18.1.1). A TLS connection was verified for one server name,
+ * so it only serves that name again.
+ */
+export function connKey(t: SendTarget): string {
+  const base = `${t.transport}|${t.address}|${t.port}`;
+  return t.transport === "tls" ? `${base}|${t.serverName ?? ""}` : base;
+}
 
 interface Conn {
   id: string;
@@ -79,7 +95,7 @@ export class SipTransport {
   private udp: dgram.Socket[] = [];
   private servers: Array<{ server: net.Server; transport: TransportName }> = [];
   private conns = new Map<string, Conn>();
-  /** `transport|address|port` → connection id, for reuse of an existing connection (RFC 3261 18.1.1). */
+  /** connKey() → connection id, for reuse of an existing connection (RFC 3261 18.1.1). */
   private byRemote = new Map<string, string>();
   private bound: SipAddress[] = [];
   private sweep: NodeJS.Timeout | undefined;
@@ -181,7 +197,11 @@ export class SipTransport {
     const id = `${transport}#${++connSeq}`;
     const conn: Conn = { id, sock, transport, buf: Buffer.alloc(0), partialSince: 0, lastActivity: Date.now() };
     this.conns.set(id, conn);
-    const remote = key ?? `${transport}|${unmapped(sock.remoteAddress ?? "")}|${sock.remotePort ?? 0}`;
+    // An accepted TLS connection proved no identity of the peer, so no outgoing target may pick it up by address:
+    // only responses and in-dialog requests reach it, by id.
+    const remote =
+      key ??
+      `${transport}|${unmapped(sock.remoteAddress ?? "")}|${sock.remotePort ?? 0}${transport === "tls" ? "|<inbound>" : ""}`;
     this.byRemote.set(remote, id);
     sock.setNoDelay(true);
     sock.on("data", (chunk) => this.onStreamData(conn, chunk));
@@ -314,25 +334,38 @@ export class SipTransport {
   private async streamTo(t: SendTarget): Promise<Conn> {
     const byId = t.connId ? this.conns.get(t.connId) : undefined;
     if (byId && !byId.sock.destroyed) return byId;
-    const key = `${t.transport}|${t.address}|${t.port}`;
+    const key = connKey(t);
     const existing = this.conns.get(this.byRemote.get(key) ?? "");
     if (existing && !existing.sock.destroyed) return existing;
     const factory = this.factory(t.transport);
     return await new Promise<Conn>((resolve, reject) => {
-      const sock = factory.connect(t.address, t.port, () => {
+      let settled = false;
+      const fail = (reason: string) => {
         clearTimeout(timer);
+        if (settled) return;
+        settled = true;
+        // "TLS to sip.example.net (192.0.2.7:5061): certificate has expired": what and where, for the log and
+        // for the request that now fails like an unreachable target.
+        const where = t.serverName ? `${t.serverName} (${t.address}:${t.port})` : `${t.address}:${t.port}`;
+        const err = new Error(`${t.transport.toUpperCase()} to ${where}: ${reason}`);
+        const level = t.transport === "tls" ? "warn" : "debug";
+        this.opts.log[level]({ err: err.message }, "SIP stream connection failed");
+        reject(err);
+      };
+      const sock = factory.connect(t, () => {
+        clearTimeout(timer);
+        if (settled) return;
+        settled = true;
         sock.off("error", onError);
         resolve(this.attach(sock, t.transport, key));
       });
-      const onError = (e: Error) => {
-        clearTimeout(timer);
-        reject(e);
-      };
+      // Kept until attach() takes over: a socket may report more than one error, and none may go unheard.
+      const onError = (e: Error) => fail(e.message);
       const timer = setTimeout(() => {
         sock.destroy();
-        reject(new Error(`connect to ${t.address}:${t.port} timed out`));
+        fail("timed out");
       }, this.opts.connectTimeoutMs ?? 5000);
-      sock.once("error", onError);
+      sock.on("error", onError);
     });
   }
 

@@ -27,19 +27,24 @@ export function boxAddresses(): string[] {
     .map((a) => a.address);
 }
 
-/** Configured files as they are, else <dataDir>/web/{cert,key}.pem, made on first start and reused afterwards. */
+/**
+ * Configured files as they are, else <dataDir>/<subdir>/{cert,key}.pem (subdir "web" unless given), made on first
+ * start and reused afterwards.
+ */
 export async function loadTls(opts: {
   dataDir: string;
   certFile?: string;
   keyFile?: string;
   now?: number;
+  /** Sub-directory of dataDir for the generated pair (the SIP listener keeps its own: "sip-tls"). */
+  subdir?: string;
 }): Promise<TlsMaterial> {
   if (opts.certFile && opts.keyFile) {
     const cert = readFileSync(opts.certFile, "utf8");
     const key = readFileSync(opts.keyFile, "utf8");
     return { cert, key, fingerprint: fingerprintOf(cert), generated: false, certFile: opts.certFile };
   }
-  const dir = join(opts.dataDir, "web");
+  const dir = join(opts.dataDir, opts.subdir ?? "web");
   const certFile = join(dir, "cert.pem");
   const keyFile = join(dir, "key.pem");
   const now = opts.now ?? Date.now();
