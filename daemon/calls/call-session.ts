@@ -63,7 +63,7 @@ export class CallRejected extends Error {
 export class CallSession {
   readonly digits = new DigitQueue();
   readonly ended: Promise<void>;
-  private hangupBy: { side: HangupSide; cause: string } | undefined;
+  private hangupBy: { side: HangupSide; cause: string; sipStatus?: number } | undefined;
   private resolveEnded!: () => void;
   private maxDurationTimer: NodeJS.Timeout | undefined;
   private recording = false;
@@ -124,9 +124,10 @@ export class CallSession {
     if (leg.remoteSdp) {
       const answer = media.answer(leg.remoteSdp);
       if (!answer) {
-        session.hangupBy = { side: "box", cause: "no common codec" };
+        const why = media.refusal ?? "no common audio codec";
+        session.hangupBy = { side: "box", cause: why, sipStatus: 488 };
         leg.reject(488, "Not Acceptable Here");
-        throw new CallRejected(488, "no common codec in offer");
+        throw new CallRejected(488, why);
       }
       sdp = answer.sdp;
     } else {
@@ -365,7 +366,7 @@ export class CallSession {
     const side: HangupSide =
       mine?.side ?? (cause.by === "remote" ? remoteSide : cause.by === "local" ? "box" : "system");
     const hangupCause = mine?.cause ?? (cause.by === "failure" ? (cause.text ?? cause.reason) : cause.reason);
-    const sipStatus = cause.by === "failure" ? cause.status : undefined;
+    const sipStatus = mine?.sipStatus ?? (cause.by === "failure" ? cause.status : undefined);
     this.deps.cdr.ended(this.id, { endedAt: Date.now(), hangupCause, hangupSide: side, sipStatus, mediaStats: stats });
     this.log.info({ side, cause: hangupCause }, "call ended");
     this.resolveEnded();

@@ -49,6 +49,8 @@ export class EngineMediaSession extends EventEmitter<MediaSessionEvents> impleme
   private closed: Promise<MediaStats> | undefined;
   /** One master key for the session's life: re-offers keep it, so the SRTP rollover state survives a re-INVITE. */
   private readonly srtp: LocalSrtp | undefined;
+  /** Why the last offer could not be answered (answer() returned null). */
+  refusal: string | undefined;
 
   constructor(
     readonly id: string,
@@ -79,6 +81,7 @@ export class EngineMediaSession extends EventEmitter<MediaSessionEvents> impleme
     const r = answerOffer(offerSdp, this.sdpParams(opts));
     if (!r.ok) {
       this.sdpCount--; // nothing was sent
+      this.refusal = r.reason;
       this.log.info({ sid: this.id, reason: r.reason }, "SDP offer not acceptable");
       return null;
     }

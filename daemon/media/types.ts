@@ -98,6 +98,8 @@ export interface MediaSession extends EventEmitter<MediaSessionEvents> {
   readonly negotiated: NegotiatedMedia | undefined;
   /** Build our answer to an SDP offer and start media towards the offerer; null when no codec fits (488). */
   answer(offerSdp: string): { sdp: string; media: NegotiatedMedia } | null;
+  /** Why the last offer could not be answered (no common codec, an SRTP policy mismatch). */
+  readonly refusal: string | undefined;
   /** Build an SDP offer with our codecs (outbound calls, late offer). */
   offer(): string;
   /** Apply the answer to our offer; false when it is unusable. */

@@ -86,6 +86,7 @@ class FakeMediaSession extends EventEmitter<MediaSessionEvents> implements Media
   listen(on: boolean): void {
     this.listening = on;
   }
+  readonly refusal = undefined;
   answer(): null {
     throw new Error("not used by the test double");
   }

@@ -5,9 +5,16 @@
 //  - without `net_interface 127.0.0.1` it advertises eth0 in SDP;
 //  - at the end of the aufile source it hangs up the call ("menu: audio error (0,end of file)"), so the WAV length
 //    bounds the call: pad the source when the call must last longer;
-//  - a received RFC 4733 event is printed as "received event: 'X' (end=0|1)", often only the end=0 line.
+//  - a received RFC 4733 event is printed as "received event: 'X' (end=0|1)", often only the end=0 line;
+//  - SIP over TLS listens on sip_listen's port + 1 (libre's rule), and accepting TLS needs `sip_certificate` (one
+//    PEM with certificate and key; without it every handshake fails with "tls: accept error"). As a TLS client it
+//    does not check the server certificate at all: `sip_cafile` is loaded, but a call to a server whose
+//    certificate that CA never signed still connects (1.0.0 has no sip_verify_server);
+//  - SDES-SRTP needs module srtp.so and the account param mediaenc: "srtp-mand" offers RTP/SAVP with one
+//    `a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:...` line, "srtp" offers the same crypto line on RTP/AVP.
 import type { ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnTracked, waitExit } from "./daemon.ts";
@@ -29,12 +36,42 @@ export interface BaresipOptions {
   user?: string;
   /** Packet time in ms (account param ptime); baresip's default is 20. */
   ptime?: number;
+  /** SIP over TLS, listening on `tlsPort` (= `port` + 1). */
+  tls?: BaresipTls;
+  /** Media encryption (account param mediaenc); loads srtp.so. */
+  mediaenc?: "srtp" | "srtp-mand";
+  /** Register at a registrar with digest; otherwise the account is local only (regint=0). */
+  registration?: BaresipRegistration;
+}
+
+export interface BaresipTls {
+  /** Server certificate and its key (PEM files, e.g. from makeSelfSignedCertificate); needed to accept TLS. */
+  certificate?: string;
+  privateKey?: string;
+  /** CA PEM (sip_cafile). baresip 1.0.0 loads it but does not verify servers with it. */
+  caFile?: string;
+}
+
+export interface BaresipRegistration {
+  /** Registrar address, e.g. `127.0.0.1:5061;transport=tls` (becomes the AOR's hostport and params). */
+  registrar: string;
+  user: string;
+  password: string;
+  /** Refresh interval (account param regint) in seconds; default 60. */
+  regintS?: number;
+  /** Send calls through the registrar too (account param outbound); default true. */
+  outboundProxy?: boolean;
 }
 
 export interface BaresipHandle {
-  /** SIP URI other peers can call. */
+  /** SIP URI other peers can call (UDP). */
   uri: string;
   port: number;
+  /** With `tls`: the port baresip accepts TLS on, and the URI to call it over TLS. */
+  tlsPort?: number;
+  tlsUri?: string;
+  /** With `registration`: the address of record. */
+  aor?: string;
   recordDir: string;
   dial(uri: string): void;
   hangup(): void;
@@ -53,16 +90,27 @@ export async function startBaresip(opts: BaresipOptions): Promise<BaresipHandle>
   const dir = mkdtempSync(join(tmpdir(), "switchboard-baresip-"));
   const recordDir = opts.recordDir ?? join(dir, "rec");
   mkdirSync(recordDir, { recursive: true });
-  const port = await freePort();
+  const port = opts.tls ? await freePortPair() : await freePort();
   const rtp = await freePortRange(40);
-  const user = opts.user ?? "baresip";
-  const modules = ["stdio", "g711", "g722", "aufile", "aubridge", "sndfile"].filter(
-    (m) => m !== "g722" || (opts.codecs ?? []).includes("G722"),
+  const reg = opts.registration;
+  const user = reg?.user ?? opts.user ?? "baresip";
+  const modules = ["stdio", "g711", "g722", "aufile", "aubridge", "sndfile", "srtp"].filter(
+    (m) => (m !== "g722" || (opts.codecs ?? []).includes("G722")) && (m !== "srtp" || opts.mediaenc !== undefined),
   );
+  // libre reads certificate and key from the one file sip_certificate names.
+  let certificate: string | undefined;
+  if (opts.tls?.certificate && opts.tls.privateKey) {
+    certificate = join(dir, "sip-cert.pem");
+    writeFileSync(certificate, readFileSync(opts.tls.certificate, "utf8") + readFileSync(opts.tls.privateKey, "utf8"), {
+      mode: 0o600,
+    });
+  }
   const config = [
     "poll_method epoll",
     `sip_listen 127.0.0.1:${port}`,
     "sip_trans_def udp",
+    ...(certificate ? [`sip_certificate ${certificate}`] : []),
+    ...(opts.tls?.caFile ? [`sip_cafile ${opts.tls.caFile}`] : []),
     "call_local_timeout 120",
     "call_max_calls 4",
     "audio_player aubridge,nowhere",
@@ -90,10 +138,17 @@ export async function startBaresip(opts: BaresipOptions): Promise<BaresipHandle>
   ].join("\n");
   writeFileSync(join(dir, "config"), config);
   const codecs = (opts.codecs ?? ["PCMA", "PCMU"]).join(",");
-  const params = [`regint=0`, `audio_codecs=${codecs}`, `dtmfmode=rtpevent`];
+  const params = [`audio_codecs=${codecs}`, `dtmfmode=rtpevent`];
   if (opts.autoAnswer) params.push("answermode=auto");
   if (opts.ptime) params.push(`ptime=${opts.ptime}`);
-  writeFileSync(join(dir, "accounts"), `<sip:${user}@127.0.0.1:${port}>;${params.join(";")}\n`);
+  if (opts.mediaenc) params.push(`mediaenc=${opts.mediaenc}`);
+  let aor = `sip:${user}@127.0.0.1:${port}`;
+  if (reg) {
+    aor = `sip:${reg.user}@${reg.registrar}`;
+    params.push(`auth_user=${reg.user}`, `auth_pass=${reg.password}`, `regint=${reg.regintS ?? 60}`);
+    if (reg.outboundProxy ?? true) params.push(`outbound="sip:${reg.registrar}"`);
+  } else params.push("regint=0");
+  writeFileSync(join(dir, "accounts"), `<${aor}>;${params.join(";")}\n`);
   writeFileSync(join(dir, "contacts"), "");
 
   const cp: ChildProcess = spawnTracked("baresip", ["-f", dir], { cwd: dir });
@@ -140,6 +195,9 @@ export async function startBaresip(opts: BaresipOptions): Promise<BaresipHandle>
   const handle: BaresipHandle = {
     uri: `sip:${user}@127.0.0.1:${port}`,
     port,
+    tlsPort: opts.tls ? port + 1 : undefined,
+    tlsUri: opts.tls ? `sip:${user}@127.0.0.1:${port + 1};transport=tls` : undefined,
+    aor: reg ? aor : undefined,
     recordDir,
     dial(uri) {
       state = "calling";
@@ -204,4 +262,21 @@ export async function startBaresip(opts: BaresipOptions): Promise<BaresipHandle>
   };
   await handle.waitFor(/baresip is ready/, 10_000);
   return handle;
+}
+
+function tcpFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once("error", () => resolve(false));
+    s.listen(port, "127.0.0.1", () => s.close(() => resolve(true)));
+  });
+}
+
+/** A free SIP port whose successor is free for TCP too (baresip's TLS listener). */
+async function freePortPair(): Promise<number> {
+  for (let i = 0; i < 20; i++) {
+    const p = await freePort();
+    if (p < 65535 && (await tcpFree(p + 1))) return p;
+  }
+  throw new Error("no free port pair for baresip SIP + TLS");
 }

@@ -119,6 +119,8 @@ export interface DaemonHandle {
   pid: number;
   sipUdp: SipEndpoint;
   sipTcp: SipEndpoint;
+  /** Present when the config has a tls listener. */
+  sipTls?: SipEndpoint;
   metricsUrl: string;
   /** https://127.0.0.1:PORT of the web page. */
   webUrl: string;
@@ -272,6 +274,7 @@ export async function startDaemon(opts: StartOptions = {}): Promise<DaemonHandle
     pid: cp.pid ?? -1,
     sipUdp: ep("udp"),
     sipTcp: ep("tcp"),
+    sipTls: sip.some((x) => x.transport === "tls") ? ep("tls") : undefined,
     metricsUrl,
     webUrl,
     dataDir,
