@@ -16,7 +16,7 @@ import { parseConfig } from "./config/load.ts";
 import type { Config } from "./config/schema.ts";
 import type { HealthMonitor } from "./ops/health.ts";
 import type { Log } from "./ops/log.ts";
-import type { TrunkStates } from "./web/live-wiring.ts";
+import type { TrunkStates } from "./sip/trunk-states.ts";
 
 export interface ApplianceParts {
   config: Config;

@@ -19,6 +19,7 @@ import type { Log } from "./ops/log.ts";
 import { type MetricSample, processMetrics, startMetricsServer } from "./ops/metrics.ts";
 import { SipEndpoint } from "./sip/endpoint.ts";
 import { loadSipTls } from "./sip/tls.ts";
+import { TrunkStates } from "./sip/trunk-states.ts";
 import { loadSpeechEngines, voiceGaps } from "./speech/engines.ts";
 import { ModelStore } from "../models/store.ts";
 import type { InboundCall, SipAddress } from "./sip/types.ts";
@@ -29,7 +30,7 @@ import { webRoutes } from "./web/routes.ts";
 import { type DaemonWebDeps, daemonRoutes } from "./web/daemon-routes.ts";
 import { EventHub, hubMetrics } from "./web/live-events.ts";
 import { engineAddressFor, isBrowserTarget, Softphone } from "./web/softphone/softphone.ts";
-import { TrunkStates, wireLiveEvents } from "./web/live-wiring.ts";
+import { wireLiveEvents } from "./web/live-wiring.ts";
 import { HealthMonitor } from "./ops/health.ts";
 import { SerialController } from "../hw/controller.ts";
 import { dialOutThrough, Handset, isHandsetTarget } from "../hw/handset.ts";
@@ -62,7 +63,6 @@ const RESTART_KEYS = [
   "dataDir",
   "log",
   "sip",
-  "trunks",
   "media",
   "metrics",
   "store",
@@ -241,6 +241,9 @@ export async function startDaemon(
     // Sections bound at start keep their start values until a restart, so no call sees a half-applied one.
     const effective: Config = { ...next, ...Object.fromEntries(RESTART_KEYS.map((k) => [k, config[k]])) };
     current = versionOf(effective);
+    // Trunks change in place: new calls see the new list at once, registrations follow in the background.
+    if (JSON.stringify(next.trunks) !== JSON.stringify(sip.trunks))
+      sip.setTrunks(next.trunks).catch((e: Error) => log.error({ err: e.message }, "trunk change failed"));
     log.info({ version: current.version, restartNeeded }, "configuration reloaded");
     return { version: current.version, restartNeeded };
   };
@@ -256,7 +259,7 @@ export async function startDaemon(
   try {
     sipAddresses = await sip.start().catch((e: Error) => Promise.reject(new Error(`cannot start SIP: ${e.message}`)));
     // Registrations exist once SIP has started.
-    const trunkStates = new TrunkStates(config.trunks, sip);
+    const trunkStates = new TrunkStates(sip);
     trunks = trunkStates;
     health.start();
     diskGuard.watch(health);

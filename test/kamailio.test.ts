@@ -1,11 +1,15 @@
 // Trunk registration and inbound calls through a real registrar/proxy (Kamailio 5.6): digest REGISTER, refresh at
-// the expiry the registrar grants, a call from sipp routed by Kamailio to our registered contact, bad credentials.
+// the expiry the registrar grants, a call from sipp routed by Kamailio to our registered contact, bad credentials,
+// and a trunk added and removed by a config reload (the daemon, no restart).
 import assert from "node:assert/strict";
+import { readFileSync, writeFileSync } from "node:fs";
 import { after, before, test } from "node:test";
+import { parse, stringify } from "yaml";
 import { sipSchema, trunkSchema } from "../daemon/config/schema.ts";
 import { silentLog } from "../daemon/ops/log.ts";
 import { SipEndpoint } from "../daemon/sip/endpoint.ts";
 import type { InboundCall, RegistrationEvents, TrunkRegistration } from "../daemon/sip/types.ts";
+import { startDaemon } from "./peers/daemon.ts";
 import { type Kamailio, kamailioSkipReason, startKamailio } from "./peers/kamailio.ts";
 import { describe, freePort, runSipp, sippSkipReason } from "./peers/sipp.ts";
 
@@ -115,4 +119,52 @@ test("wrong password: state failed with 401/403 and a retry scheduled", { skip, 
   assert.ok((d.retryInS ?? 0) > 0, "retry scheduled");
   assert.equal(reg.registeredAt, undefined);
   await ep.stop();
+});
+
+test("a reload adds a trunk without a restart: it registers and takes calls; a reload removing it un-REGISTERs", {
+  skip,
+  timeout: 60_000,
+}, async () => {
+  const d = await startDaemon({ config: {} });
+  try {
+    const file = parse(readFileSync(d.configPath, "utf8")) as Record<string, unknown>;
+    const trunk = {
+      id: "kam-hot",
+      domain: "127.0.0.1",
+      registrar: `sip:127.0.0.1:${kam?.port}`,
+      username: "agent",
+      password: "secret123",
+      expiresS: 60,
+    };
+    writeFileSync(d.configPath, stringify({ ...file, trunks: [trunk] }));
+    d.signal("SIGHUP");
+    const reloaded = await d.waitForLog((l) => l.msg === "configuration reloaded", 10_000);
+    assert.deepEqual(reloaded.restartNeeded, [], "trunks need no restart");
+    await d.waitForLog(
+      (l) => l.msg === "trunk registration" && l.trunk === "kam-hot" && l.state === "registered",
+      10_000,
+    );
+    const r = await runSipp(["-sn", "uac", "-s", "agent", `127.0.0.1:${kam?.port}`, "-m", "1", "-timeout", "20s"], {
+      timeoutMs: 30_000,
+    });
+    assert.equal(r.stats?.successful, 1, describe(r));
+    const rows = await d.waitForCalls((rs) => rs.some((x) => x.ended_at !== null), 10_000);
+    assert.equal(rows[0]?.trunk, "kam-hot", "the call is matched to the trunk added by the reload");
+
+    writeFileSync(d.configPath, stringify({ ...file, trunks: [] }));
+    d.signal("SIGHUP");
+    await d.waitForLog(
+      (l) => l.msg === "trunk registration" && l.trunk === "kam-hot" && l.state === "unregistered",
+      10_000,
+    );
+    // Kamailio no longer has a contact for the AOR: the call fails (404) instead of reaching the box.
+    const gone = await runSipp(["-sn", "uac", "-s", "agent", `127.0.0.1:${kam?.port}`, "-m", "1", "-timeout", "10s"], {
+      timeoutMs: 20_000,
+    });
+    assert.equal(gone.stats?.successful ?? 0, 0, describe(gone));
+    assert.equal(d.calls().length, 1);
+    assert.equal(await d.stop(), 0);
+  } finally {
+    await d.stop();
+  }
 });

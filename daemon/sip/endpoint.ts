@@ -71,6 +71,7 @@ export class SipEndpoint extends EventEmitter<SipEndpointEvents> {
   private regs = new Map<string, Registration>();
   private trunkAddrs = new Map<string, Set<string>>();
   private trunkPeers = new Map<string, BlockList>();
+  private trunkChange: Promise<void> = Promise.resolve();
   private allow: BlockList | undefined;
   private accepting = true;
   private started = false;
@@ -107,24 +108,74 @@ export class SipEndpoint extends EventEmitter<SipEndpointEvents> {
     for (const tr of opts.trunks) if (tr.peers.length > 0) this.trunkPeers.set(tr.id, cidrList(tr.peers));
   }
 
+  get trunks(): readonly TrunkConfig[] {
+    return this.opts.trunks;
+  }
+
   /** Bind every listener and start trunk registrations. Returns the bound addresses (real ports). */
   async start(): Promise<SipAddress[]> {
     if (this.started) return this.transport.addresses;
     this.started = true;
     const bound = await this.transport.start();
-    for (const tr of this.opts.trunks) {
-      void this.resolveTrunk(tr);
-      if (!tr.register) continue;
-      const reg = new Registration(this.stack, tr, this.opts.registration);
-      reg.on("state", () => {
-        const a = reg.lastTarget?.address;
-        if (a) this.trunkAddrs.get(tr.id)?.add(a);
-      });
-      this.regs.set(tr.id, reg);
-      reg.start();
-    }
+    for (const tr of this.opts.trunks) this.startTrunk(tr);
     this.log.info({ listen: bound }, "SIP endpoint listening");
     return bound;
+  }
+
+  private startTrunk(tr: TrunkConfig): void {
+    if (tr.peers.length > 0) this.trunkPeers.set(tr.id, cidrList(tr.peers));
+    void this.resolveTrunk(tr);
+    if (!tr.register) return;
+    const reg = new Registration(this.stack, tr, this.opts.registration);
+    reg.on("state", () => {
+      const a = reg.lastTarget?.address;
+      if (a) this.trunkAddrs.get(tr.id)?.add(a);
+    });
+    this.regs.set(tr.id, reg);
+    reg.start();
+  }
+
+  /**
+   * A new trunk list without a restart (a config reload, a provisioning stick, the master server): unchanged trunks
+   * keep their registration; removed and changed ones un-REGISTER, new and changed ones register afresh. Calls in
+   * progress keep their legs. Resolves when the old registrations are gone and the new ones started; changes apply
+   * one after another.
+   */
+  setTrunks(next: readonly TrunkConfig[]): Promise<{ added: string[]; removed: string[]; changed: string[] }> {
+    const run = this.trunkChange.then(() => this.applyTrunks(next));
+    this.trunkChange = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  private async applyTrunks(next: readonly TrunkConfig[]) {
+    const before = new Map(this.opts.trunks.map((t) => [t.id, t]));
+    const after = new Map(next.map((t) => [t.id, t]));
+    const removed = [...before.keys()].filter((id) => !after.has(id));
+    const added = [...after.keys()].filter((id) => !before.has(id));
+    const changed = [...after.keys()].filter(
+      (id) => before.has(id) && JSON.stringify(before.get(id)) !== JSON.stringify(after.get(id)),
+    );
+    this.opts = { ...this.opts, trunks: [...next] };
+    const stopping: Promise<void>[] = [];
+    for (const id of [...removed, ...changed]) {
+      const reg = this.regs.get(id);
+      if (reg) stopping.push(reg.stop(2000));
+      this.regs.delete(id);
+      this.trunkAddrs.delete(id);
+      this.trunkPeers.delete(id);
+    }
+    if (added.length + removed.length + changed.length === 0) return { added, removed, changed };
+    this.log.info({ added, removed, changed }, "trunks changed");
+    this.emit("trunks");
+    // A changed trunk's un-REGISTER must not remove the binding its successor makes: the old one goes first.
+    await Promise.all(stopping);
+    if (this.started && !this.stopped)
+      for (const id of [...added, ...changed]) this.startTrunk(after.get(id) as TrunkConfig);
+    this.emit("trunks");
+    return { added, removed, changed };
   }
 
   get registrations(): ReadonlyMap<string, TrunkRegistration> {

@@ -132,4 +132,6 @@ export interface TrunkRegistration extends EventEmitter<RegistrationEvents> {
 
 export interface SipEndpointEvents {
   call: [call: InboundCall];
+  /** The trunk list changed (setTrunks): registrations of removed or changed trunks are gone, new ones started. */
+  trunks: [];
 }

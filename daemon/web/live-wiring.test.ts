@@ -9,7 +9,8 @@ import { HealthMonitor } from "../ops/health.ts";
 import { silentLog } from "../ops/log.ts";
 import type { RegistrationEvents, RegistrationState, TrunkRegistration } from "../sip/types.ts";
 import { EventHub, type LiveEvent } from "./live-events.ts";
-import { describeRegistration, TrunkStates, wireLiveEvents } from "./live-wiring.ts";
+import { wireLiveEvents } from "./live-wiring.ts";
+import { TrunkStates } from "../sip/trunk-states.ts";
 
 /** A fake of what the registry reads of a call. */
 function fakeCall(id: string): RegisteredCall & { end(): void } {
@@ -47,33 +48,6 @@ const queue: QueueConfig = {
 
 const flush = () => new Promise((r) => setImmediate(r));
 
-test("trunk states: static trunks, registration changes with a readable detail", () => {
-  const reg = new FakeRegistration("t1");
-  const registrations = new Map<string, TrunkRegistration>([["t1", reg]]);
-  const trunks = new TrunkStates(
-    [
-      { id: "t1", register: true },
-      { id: "pbx", register: false },
-    ],
-    { registrations },
-  );
-  const seen: unknown[] = [];
-  trunks.on("trunk", (s) => seen.push(s));
-  assert.deepEqual(trunks.list(), [
-    { id: "t1", state: "idle" },
-    { id: "pbx", state: "static" },
-  ]);
-  reg.move("failed", { status: 403, reason: "Forbidden", retryInS: 60 });
-  assert.deepEqual(seen, [{ id: "t1", state: "failed", detail: "403 Forbidden, retry in 60 s" }]);
-  assert.deepEqual(trunks.list()[0], { id: "t1", state: "failed", detail: "403 Forbidden, retry in 60 s" });
-  reg.move("registered", { status: 200, expiresS: 3600 });
-  assert.equal(trunks.list()[0]?.detail, "200, expires in 3600 s");
-  trunks.close();
-  reg.move("unregistered");
-  assert.equal(seen.length, 2, "closed: no more events");
-  assert.equal(describeRegistration({}), undefined);
-});
-
 test("wireLiveEvents forwards call, queue, trunk and health changes to the hub, and unwires", async () => {
   const hub = new EventHub();
   const got: LiveEvent[] = [];
@@ -83,12 +57,13 @@ test("wireLiveEvents forwards call, queue, trunk and health changes to the hub, 
   let failRing!: (e: Error) => void;
   const ringDeps = {
     log: silentLog,
+    config: { trunks: [], sip: { srtp: "optional" } },
     media: { allocate: () => new Promise((_, reject) => (failRing = reject)) },
   } as unknown as RingDeps; // only what CallSession.dial touches before the media allocation fails
   const queues = new QueueDesk(() => ringDeps, silentLog);
   queues.configure([queue]);
   const reg = new FakeRegistration("t1");
-  const trunks = new TrunkStates([{ id: "t1", register: true }], { registrations: new Map([["t1", reg]]) });
+  const trunks = new TrunkStates({ trunks: [{ id: "t1", register: true }], registrations: new Map([["t1", reg]]) });
   const health = new HealthMonitor({ dataDir: "/nowhere", probe: async () => ({ failures: [] }) });
   const unwire = wireLiveEvents({ hub, registry, queues, trunks, health });
 

@@ -300,7 +300,8 @@ export async function startDaemon(opts: StartOptions = {}): Promise<DaemonHandle
     },
     metrics: () => scrapeMetrics(metricsUrl),
     signal(signal) {
-      signalled = true;
+      // Only a shutdown signal counts: after SIGHUP (reload) stop() must still send its SIGTERM.
+      if (signal === "SIGTERM" || signal === "SIGINT") signalled = true;
       cp.kill(signal);
     },
     async stop(signal: NodeJS.Signals = "SIGTERM") {

@@ -3,15 +3,8 @@
 import { z } from "zod";
 import type { LiveCall } from "../../calls/call-registry.ts";
 import type { QueueSnapshot } from "../../calls/call-queue.ts";
+import type { TrunkState } from "../../sip/trunk-states.ts";
 import { type Route, route } from "../route.ts";
-
-export interface TrunkState {
-  id: string;
-  /** A registration state (idle, registering, registered, failed, unregistered) or "static" (no REGISTER). */
-  state: string;
-  /** Why it is in that state: the registrar's answer, the retry time. */
-  detail?: string;
-}
 
 export interface LiveSnapshot {
   calls: LiveCall[];
