@@ -131,6 +131,27 @@ describe("HandsetLeg", () => {
     }
   });
 
+  test("keys pressed during the call reach the engine as RFC 4733 digits, in order", async () => {
+    const session = await engine.allocate();
+    const leg = new HandsetLeg(info, session.offer(), { engineAddress: "127.0.0.1", log: silentLog });
+    try {
+      assert.equal(leg.sendDigit("1"), false, "not before the call is up");
+      assert.ok(await leg.pickUp());
+      const { sdp } = await leg.answered;
+      assert.ok(sdp && session.applyAnswer(sdp));
+      const digits: string[] = [];
+      session.on("dtmf", (d: string, source: string) => digits.push(`${d}/${source}`));
+      await until(() => leg.packetsIn >= 5, "the call is paced");
+      for (const k of "47#") assert.ok(leg.sendDigit(k));
+      assert.equal(leg.sendDigit("x"), false, "not a DTMF key");
+      await until(() => digits.length >= 3, "three digits at the engine");
+      assert.deepEqual(digits, ["4/rfc4733", "7/rfc4733", "#/rfc4733"]);
+      await leg.hangup();
+    } finally {
+      await session.close();
+    }
+  });
+
   test("an offer without G.711 fails with 488; a leg hung up while ringing rejects `answered`", async () => {
     const g722Only = (await engine.allocate())
       .offer()

@@ -8,6 +8,7 @@ import { createSocket, type RemoteInfo, type Socket } from "node:dgram";
 import { EventEmitter } from "node:events";
 import { existsSync, readFileSync } from "node:fs";
 import type { CodecName } from "../daemon/config/schema.ts";
+import { DtmfSender, isDtmfDigit } from "../daemon/media/dtmf-rfc4733.ts";
 import { type G711Law, g711Decode, g711Encode } from "../daemon/media/g711.ts";
 import type { Log } from "../daemon/ops/log.ts";
 import { CallFailedError } from "../daemon/sip/endpoint.ts";
@@ -44,6 +45,9 @@ export class HandsetLeg extends EventEmitter<LegEvents> implements OutboundCall 
   private socket: Socket | undefined;
   private sound: HandsetAudio | undefined;
   private readonly out = { seq: randomInt(0, 0x10000), ts: randomInt(0, 0x7fffffff), ssrc: randomInt(1, 0x7fffffff) };
+  /** Keys pressed during the call, sent as RFC 4733 events in place of audio packets (the bridge relays them on). */
+  private readonly dtmf = new DtmfSender();
+  private dtmfPayloadType: number | undefined;
   /** Packets answered, for tests and logs. */
   packetsIn = 0;
 
@@ -121,6 +125,7 @@ export class HandsetLeg extends EventEmitter<LegEvents> implements OutboundCall 
       return false;
     }
     const { payloadType, remoteAddress, remotePort } = a.media;
+    this.dtmfPayloadType = a.media.dtmfPayloadType;
     this.sound = this.opts.audio?.();
     socket.on("message", (packet, from) =>
       this.onPacket(packet, from, { law, payloadType, remoteAddress, remotePort }),
@@ -128,6 +133,16 @@ export class HandsetLeg extends EventEmitter<LegEvents> implements OutboundCall 
     this.answerSdp = a.sdp;
     this.legState = "confirmed";
     this.settle.resolve({ sdp: a.sdp });
+    return true;
+  }
+
+  /**
+   * A key pressed during the call: an RFC 4733 event towards the engine, which the bridge regenerates towards the
+   * other party (an IVR, a door opener). False when the engine offered no telephone-event or the call is not up.
+   */
+  sendDigit(key: string): boolean {
+    if (this.legState !== "confirmed" || this.dtmfPayloadType === undefined || !isDtmfDigit(key)) return false;
+    this.dtmf.enqueue(key, 100);
     return true;
   }
 
@@ -157,13 +172,24 @@ export class HandsetLeg extends EventEmitter<LegEvents> implements OutboundCall 
     this.packetsIn++;
     this.sound?.play(g711Decode(m.law, payload));
     const pcm = this.sound?.capture(payload.length) ?? new Int16Array(payload.length);
-    const reply = Buffer.alloc(RTP_HEADER + payload.length);
+    const event = this.dtmfPayloadType !== undefined ? this.dtmf.next(this.out.ts) : undefined;
+    let reply: Buffer<ArrayBuffer>;
+    if (event && event !== "gap") {
+      // the event packet takes this audio packet's place (RFC 4733 2.5.1.1), stamped with the event's start
+      reply = Buffer.alloc(RTP_HEADER + event.payload.length);
+      reply[1] = (event.marker ? 0x80 : 0) | (this.dtmfPayloadType as number);
+      reply.writeUInt32BE(event.timestamp >>> 0, 4);
+      reply.set(event.payload, RTP_HEADER);
+    } else {
+      reply = Buffer.alloc(RTP_HEADER + payload.length);
+      reply[1] = (this.packetsIn === 1 ? 0x80 : 0) | m.payloadType;
+      reply.writeUInt32BE(this.out.ts >>> 0, 4);
+      // silence in the gap after a digit, so the far end hears the digits apart
+      g711Encode(m.law, event === "gap" ? new Int16Array(payload.length) : pcm, reply.subarray(RTP_HEADER));
+    }
     reply[0] = 0x80;
-    reply[1] = (this.packetsIn === 1 ? 0x80 : 0) | m.payloadType;
     reply.writeUInt16BE(this.out.seq, 2);
-    reply.writeUInt32BE(this.out.ts >>> 0, 4);
     reply.writeUInt32BE(this.out.ssrc, 8);
-    g711Encode(m.law, pcm, reply.subarray(RTP_HEADER));
     this.out.seq = (this.out.seq + 1) & 0xffff;
     this.out.ts = (this.out.ts + payload.length) >>> 0;
     // to the address the engine offered; its source is the same socket unless the engine sits behind NAT

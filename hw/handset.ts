@@ -2,7 +2,8 @@
 // for it ring the controller's ringer and show the caller on its display; lifting the handset answers the call that
 // started ringing first (the longest-waiting caller), hanging up ends it. Lifting it with nothing ringing is
 // dial-out: keypad digits, then '#' or a pause, dial the number through the injected `dialOut`, which calls the
-// number and then "handset:out" (answered at once by the handset that is already off hook).
+// number and then "handset:out" (answered at once by the handset that is already off hook). Keys pressed during a
+// call go to the other party as RFC 4733 events.
 import { randomUUID } from "node:crypto";
 import { bridgeCalls, type CallCard, type CallDeps, CallSession } from "../daemon/calls/call-session.ts";
 import type { Log } from "../daemon/ops/log.ts";
@@ -195,8 +196,13 @@ export class Handset {
   }
 
   private keyed(key: KeypadKey): void {
+    if (this.active) {
+      // in a call the keypad is a phone's keypad: digits go to the other party (menus, door openers)
+      if (!this.active.sendDigit(key)) this.log.debug({ key }, "handset key not sent: no telephone-event");
+      return;
+    }
     const d = this.dialing;
-    if (!d || d.placing || this.active) return;
+    if (!d || d.placing) return;
     if (key === "#") {
       this.placeCall();
       return;
