@@ -413,6 +413,11 @@ export const TEXTS = {
   "numbers.proxy": ["Outbound-Proxy", "Outbound proxy"],
   "numbers.expiresS": ["Registrierung gültig (Sekunden)", "Registration expiry (seconds)"],
   "numbers.keepalive": "Keep-alive",
+  "numbers.srtp": ["Verschlüsselte Sprache (SRTP)", "Encrypted media (SRTP)"],
+  "numbers.srtpHint": [
+    "optional: SRTP, wenn der Anbieter es anbietet; mandatory: nur SRTP. Schlüssel stehen im SDP: mit TLS nutzen.",
+    "optional: SRTP when the provider offers it; mandatory: SRTP only. Keys travel in the SDP: use with TLS.",
+  ],
   "numbers.callerId": ["Absendernummer", "Caller ID"],
   "numbers.callerIdHeader": ["Absender im Header", "Caller ID header"],
   "numbers.dids": ["Rufnummern", "Numbers"],

@@ -59,6 +59,11 @@ export async function render(main) {
                 selectInput(tr, "transport", ["udp", "tcp", "tls"], `${p}.transport`, { fallback: "udp" }),
               ),
               field(
+                t("numbers.srtp"),
+                selectInput(tr, "srtp", ["optional", "mandatory", "off"], `${p}.srtp`, { fallback: "optional" }),
+                t("numbers.srtpHint"),
+              ),
+              field(
                 t("numbers.username"),
                 textInput(tr, "username", `${p}.username`, { keepEmpty: true, autocomplete: "off" }),
               ),
