@@ -124,6 +124,11 @@ export class SipEndpoint extends EventEmitter<SipEndpointEvents> {
 
   private startTrunk(tr: TrunkConfig): void {
     if (tr.peers.length > 0) this.trunkPeers.set(tr.id, cidrList(tr.peers));
+    if (tr.srtp === "mandatory" && tr.transport !== "tls")
+      this.log.warn(
+        { trunk: tr.id, transport: tr.transport },
+        "SRTP keys of this trunk travel in clear-text SDP (RFC 4568 wants TLS): set transport tls",
+      );
     void this.resolveTrunk(tr);
     if (!tr.register) return;
     const reg = new Registration(this.stack, tr, this.opts.registration);
