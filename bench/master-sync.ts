@@ -9,7 +9,7 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { writeFileAtomic } from "../daemon/config/config-file.ts";
+import { writeFileAtomic } from "../daemon/config/atomic-write.ts";
 import { masterConfigSchema } from "../provisioning/master-config.ts";
 import { MasterStore } from "../provisioning/master-server/store.ts";
 import { MasterSync } from "../provisioning/master-sync.ts";

@@ -11,7 +11,7 @@ import { healthSummary, MasterSync } from "../provisioning/master-sync.ts";
 import { UsbProvisioner } from "../provisioning/usb-provisioner.ts";
 import type { CallRegistry } from "./calls/call-registry.ts";
 import type { QueueDesk } from "./calls/queue-desk.ts";
-import { writeFileAtomic } from "./config/config-file.ts";
+import { writeFileAtomic } from "./config/atomic-write.ts";
 import { parseConfig } from "./config/load.ts";
 import type { Config } from "./config/schema.ts";
 import type { HealthMonitor } from "./ops/health.ts";

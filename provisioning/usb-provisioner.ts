@@ -11,7 +11,7 @@
 import { EventEmitter } from "node:events";
 import { lstat, mkdir, readdir, readFile, realpath, rename, rm, stat } from "node:fs/promises";
 import { basename, join } from "node:path";
-import { writeFileAtomic } from "../daemon/config/config-file.ts";
+import { writeFileAtomic } from "../daemon/config/atomic-write.ts";
 import type { Log } from "../daemon/ops/log.ts";
 import { ModelStore } from "../models/store.ts";
 import { type ApplyLock, ApplyBusyError, acquireApplyLock, applyLockFile } from "./apply-lock.ts";

@@ -12,20 +12,10 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import {
-  ConfigApplyError,
-  configFileVersion,
-  editConfigFile,
-  InvalidConfigError,
-  isSecretPath,
-  parseConfigPath,
-  planEdit,
-  REDACTED,
-  readConfigFile,
-  redactSecrets,
-  StaleConfigError,
-} from "./config-file.ts";
+import { configFileVersion, editConfigFile, planEdit, readConfigFile } from "./config-file.ts";
+import { ConfigApplyError, InvalidConfigError, StaleConfigError } from "./edit-errors.ts";
 import type { Config } from "./schema.ts";
+import { REDACTED, redactSecrets } from "./secrets-mask.ts";
 
 const baseConfig = `# Test box: comments must survive edits of other sections.
 name: test-box # the box's name
@@ -78,8 +68,6 @@ actions:
       to: [office@example.com]
       subject: New call
 `;
-
-const secrets = ["trunk-secret-1", "trunk-secret-2", "webhook-secret-0123456789", "header-token-1", "mail-secret-1"];
 
 function tempConfig(text = baseConfig): { file: string; dir: string; done(): void } {
   const dir = mkdtempSync(join(tmpdir(), "sb-config-file-"));
@@ -162,49 +150,6 @@ test("a valid window edit rewrites that value only, keeps comments, writes atomi
   }
 });
 
-test("replacing a whole section leaves every other section byte for byte", () => {
-  const t = tempConfig();
-  try {
-    const snap = readConfigFile(t.file);
-    const routing = structuredClone(snap.raw.routing) as { windows: { weekly?: Record<string, string[]> }[] };
-    routing.windows[0]!.weekly = { tue: ["09:00-12:00"], sat: ["10:00-14:00"] };
-    const plan = planEdit(snap, ["routing"], routing);
-    const cut = (s: string) => [s.slice(0, s.indexOf("routing:")), s.slice(s.indexOf("agents:"))];
-    assert.deepEqual(cut(plan.text), cut(baseConfig));
-    assert.deepEqual(plan.config.routing?.windows[0]?.weekly, { tue: ["09:00-12:00"], sat: ["10:00-14:00"] });
-    assert.deepEqual(plan.changed.sort(), [
-      "routing.windows[0].weekly.mon",
-      "routing.windows[0].weekly.sat",
-      "routing.windows[0].weekly.tue",
-    ]);
-  } finally {
-    t.done();
-  }
-});
-
-test("deleting a list entry by id removes its lines (and the comment above it) only", () => {
-  const t = tempConfig();
-  try {
-    const snap = readConfigFile(t.file);
-    const agents = (snap.raw.agents as { id: string }[]).filter((a) => a.id !== "night");
-    // The windows name only "desk", so the config stays valid.
-    const plan = planEdit(snap, ["agents"], agents);
-    assert.equal(plan.text, baseConfig.replace("  # the night line\n  - id: night\n    template: voicemail\n", ""));
-    assert.deepEqual(plan.changed, ["agents[1] (removed night)"]);
-    // Adding a key to one entry appends a line to that entry.
-    const more = planEdit(snap, ["agents", 1, "greeting"], "Please leave a message.");
-    assert.equal(
-      more.text,
-      baseConfig.replace(
-        "    template: voicemail\n",
-        "    template: voicemail\n    greeting: Please leave a message.\n",
-      ),
-    );
-  } finally {
-    t.done();
-  }
-});
-
 test("a missing section is appended, a section set to null is removed", () => {
   const t = tempConfig();
   try {
@@ -239,21 +184,14 @@ test("a stale version is refused and the file stays", () => {
   }
 });
 
-test("secrets are redacted everywhere and survive a save that sends ******** back", () => {
+test("secrets survive a save that sends ******** back", () => {
   const t = tempConfig();
   try {
     const snap = readConfigFile(t.file);
-    const shown = JSON.stringify([redactSecrets(snap.raw), redactSecrets(snap.config)]);
-    for (const s of secrets) assert.ok(!shown.includes(s), s);
     const raw = redactSecrets(snap.raw) as {
       trunks: { id: string; domain: string; password: string }[];
       actions: { webhook?: { secret: string; headers: Record<string, string> }; mail?: { password: string } }[];
     };
-    assert.equal(raw.trunks[0]!.password, REDACTED);
-    assert.equal(raw.actions[0]!.webhook!.secret, REDACTED);
-    assert.equal(raw.actions[0]!.webhook!.headers.Authorization, REDACTED);
-    assert.equal(raw.actions[1]!.mail!.password, REDACTED);
-    assert.equal(isSecretPath(["agents", 0, "flow", 1, "options", 0, "key"]), false, "a DTMF key is no secret");
 
     // The page sends the redacted list back with one change and without the first trunk: ids, not positions, decide
     // which stored password a "********" keeps.
@@ -325,14 +263,6 @@ test("a flow with a broken node is reported at that node", () => {
   } finally {
     t.done();
   }
-});
-
-test("section paths", () => {
-  assert.deepEqual(parseConfigPath("routing.windows[0].weekly.mon[1]"), ["routing", "windows", 0, "weekly", "mon", 1]);
-  assert.deepEqual(parseConfigPath("agents.2.knowledge"), ["agents", 2, "knowledge"]);
-  assert.throws(() => parseConfigPath("nonsense"), InvalidConfigError);
-  assert.throws(() => parseConfigPath("routing..windows"), InvalidConfigError);
-  assert.throws(() => parseConfigPath("[0]"), InvalidConfigError);
 });
 
 test("a hand-broken file: its problems are shown; a YAML syntax error refuses edits, a schema error can be fixed", () => {

@@ -4,21 +4,16 @@
 import { z } from "zod";
 import {
   type ApplyResult,
-  ConfigApplyError,
-  type ConfigPath,
-  configSections,
   type EditOutcome,
   editConfigFile,
-  getIn,
-  InvalidConfigError,
-  parseConfigPath,
   planEdit,
   readConfigFile,
-  redactSecrets,
-  StaleConfigError,
 } from "../../config/config-file.ts";
+import { type ConfigPath, configSections, getIn, parseConfigPath } from "../../config/config-path.ts";
+import { ConfigApplyError, InvalidConfigError, StaleConfigError } from "../../config/edit-errors.ts";
 import { formatPath } from "../../config/load.ts";
 import type { Config } from "../../config/schema.ts";
+import { redactSecrets } from "../../config/secrets-mask.ts";
 import { HttpError, type Route, type RouteContext, route } from "../route.ts";
 
 export interface ConfigApiDeps {

@@ -2,7 +2,9 @@
 // or the one its template builds, via agentFlow), with an edge for every way a node can go on. And a check of an
 // agent draft against the whole config, with problems at node paths ("agents[2].flow[3].to").
 import { z } from "zod";
-import { getIn, InvalidConfigError, planEdit, readConfigFile } from "../../config/config-file.ts";
+import { planEdit, readConfigFile } from "../../config/config-file.ts";
+import { getIn } from "../../config/config-path.ts";
+import { InvalidConfigError } from "../../config/edit-errors.ts";
 import type { Config } from "../../config/schema.ts";
 import { type AgentConfig, agentFlow, agentSchema } from "../../flow/agents.ts";
 import type { Flow, FlowNode, TransferTarget } from "../../flow/nodes.ts";

@@ -1,7 +1,8 @@
 // The knowledge queue: questions FAQ agents could not answer. An admin answers one (the answer becomes a knowledge
 // entry of the agent, saved and hot reloaded like any config edit, so the next caller gets it) or dismisses it.
 import { z } from "zod";
-import { getIn, readConfigFile } from "../../config/config-file.ts";
+import { readConfigFile } from "../../config/config-file.ts";
+import { getIn } from "../../config/config-path.ts";
 import type { Config } from "../../config/schema.ts";
 import { sayText } from "../../flow/nodes.ts";
 import { questionStates, type UnansweredQuestion, type UnansweredQuestions } from "../../store/unanswered.ts";
