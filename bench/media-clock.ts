@@ -1,7 +1,8 @@
 // Benchmark (not a test): N sessions in one MediaEngine send a G.711 tone to a reflector process on loopback and
 // receive it back through the jitter buffer, for ~15 s. Prints CPU of this process (main + media worker),
-// media-clock lateness and lost frames.
-//   node --import tsx bench/media-clock.ts [--calls 200] [--seconds 15] [--codec PCMA|PCMU|G722] [--listen]
+// media-clock lateness and lost frames. With --srtp every session is SRTP (the reflector echoes our own packets, so
+// the answer announces our own key: each packet is encrypted, then authenticated and decrypted on the way back).
+//   node --import tsx bench/media-clock.ts [--calls 200] [--seconds 15] [--codec PCMA|PCMU|G722] [--listen] [--srtp]
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
@@ -18,6 +19,7 @@ const calls = Number(arg("calls", "200"));
 const seconds = Number(arg("seconds", "15"));
 const codec = arg("codec", "PCMA") as "PCMA" | "PCMU" | "G722";
 const listen = process.argv.includes("--listen");
+const srtp = process.argv.includes("--srtp");
 const REFLECT_BASE = 40000;
 
 const reflector = spawn(
@@ -43,8 +45,9 @@ const media = mediaSchema.parse({
 const engine = await MediaEngine.start({ media, log: silentLog });
 const sessions: MediaSession[] = [];
 for (let i = 0; i < calls; i++) {
-  const s = await engine.allocate();
-  s.offer();
+  const s = await engine.allocate({ srtp: srtp ? "mandatory" : "off" });
+  const offer = s.offer();
+  const crypto = /^a=crypto:.*$/m.exec(offer)?.[0];
   const pt = codec === "PCMU" ? 0 : codec === "PCMA" ? 8 : 9;
   const answer = [
     "v=0",
@@ -52,7 +55,8 @@ for (let i = 0; i < calls; i++) {
     "s=-",
     "c=IN IP4 127.0.0.1",
     "t=0 0",
-    `m=audio ${REFLECT_BASE + 2 * i} RTP/AVP ${pt} 101`,
+    `m=audio ${REFLECT_BASE + 2 * i} ${srtp ? "RTP/SAVP" : "RTP/AVP"} ${pt} 101`,
+    ...(srtp && crypto ? [crypto] : []),
     `a=rtpmap:${pt} ${codec}/8000`,
     "a=rtpmap:101 telephone-event/8000",
     "a=ptime:20",
@@ -81,8 +85,10 @@ let sent = 0;
 let received = 0;
 let lost = 0;
 let concealed = 0;
+let authFailed = 0;
 for (const s of sessions) {
   const st = await s.stats();
+  authFailed += st.srtpAuthFailed ?? 0;
   sent += st.packetsSent;
   received += st.packetsReceived;
   lost += st.packetsLost;
@@ -92,6 +98,7 @@ const result = {
   calls,
   codec,
   listen,
+  srtp,
   wallS: +wall.toFixed(1),
   cpuPctOfOneCore: +(((cpu.user + cpu.system) / 1e6 / wall) * 100).toFixed(1),
   latenessMs: { p50: after.latenessP50Ms, p99: after.latenessP99Ms, max: after.latenessMaxMs },
@@ -101,6 +108,7 @@ const result = {
   packetsReceived: received,
   packetsLost: lost,
   framesConcealed: concealed,
+  srtpAuthFailed: authFailed,
 };
 console.log(JSON.stringify(result));
 for (const s of sessions) await s.close();

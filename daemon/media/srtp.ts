@@ -1,15 +1,16 @@
-// SDES-SRTP for one RTP session (RFC 3711, AES_CM_128_HMAC_SHA1_80 only): werift's SrtpSession/SrtcpSession derive
-// the session keys and run the AES-CM + HMAC-SHA1 transforms; the packet index and the replay window are ours.
+// SDES-SRTP for one RTP session (RFC 3711, AES_CM_128_HMAC_SHA1_80 only): RTP packets go through our own transform
+// (srtp-transform.ts, made for the media thread's packet rate), RTCP through werift's SrtcpSession (one packet in
+// seconds); the packet index and the replay window are ours.
 // werift guesses the receive rollover counter from the previous sequence number within +-100, so a burst of loss
 // across a 65535 -> 0 wrap would make every later packet fail authentication for good; RFC 3711 3.3.1's estimate
 // (nearest index within 2^15) does not. werift also keeps no replay list, for SRTP or SRTCP.
-import { ProtectionProfileAes128CmHmacSha1_80, RtpHeader, SrtcpSession, SrtpSession } from "werift";
+import { ProtectionProfileAes128CmHmacSha1_80, SrtcpSession } from "werift";
+import { AUTH_TAG_BYTES, rtpHeaderLength, SrtpTransform } from "./srtp-transform.ts";
 import type { SrtpKeys } from "./types.ts";
 
 export const SRTP_SUITE = "AES_CM_128_HMAC_SHA1_80";
 const MASTER_KEY_BYTES = 16;
 const MASTER_SALT_BYTES = 14;
-const AUTH_TAG_BYTES = 10;
 /** SRTCP trailer: E flag + 31-bit index, then the tag. */
 const SRTCP_TRAILER_BYTES = 4 + AUTH_TAG_BYTES;
 /** RFC 3711 3.3.2: at least 64 packets. */
@@ -88,7 +89,8 @@ export function sameSrtpKeys(a: SrtpKeys | undefined, b: SrtpKeys | undefined): 
 
 /** The SRTP and SRTCP crypto state of one RTP session: protect what we send, authenticate what we receive. */
 export class SrtpContext {
-  private readonly rtp: SrtpSession;
+  private readonly send: SrtpTransform;
+  private readonly receive: SrtpTransform;
   private readonly rtcp: SrtcpSession;
   /** Highest packet index sent per SSRC (our ROC follows it). */
   private readonly sent = new Map<number, number>();
@@ -111,17 +113,20 @@ export class SrtpContext {
       },
       profile: ProtectionProfileAes128CmHmacSha1_80,
     };
-    this.rtp = new SrtpSession(config);
+    this.send = new SrtpTransform(local.key, local.salt);
+    this.receive = new SrtpTransform(remote.key, remote.salt);
     this.rtcp = new SrtcpSession(config);
   }
 
   /** SRTP packet for a plain RTP packet (header + payload, any padding included). */
   protectRtp(packet: Buffer): Buffer {
-    const header = RtpHeader.deSerialize(packet);
-    const index = packetIndex(header.sequenceNumber, this.sent.get(header.ssrc) ?? -1);
-    if (index > (this.sent.get(header.ssrc) ?? -1)) this.sent.set(header.ssrc, index);
-    const roc = Math.floor(Math.max(index, 0) / 0x10000);
-    return this.rtp.localContext.cipher.encryptRtp(header, packet.subarray(header.payloadOffset), roc);
+    const headerLength = rtpHeaderLength(packet);
+    if (headerLength === undefined) throw new Error("not an RTP packet: too short for its header");
+    const ssrc = packet.readUInt32BE(8);
+    const top = this.sent.get(ssrc) ?? -1;
+    const index = Math.max(0, packetIndex(packet.readUInt16BE(2), top));
+    if (index > top) this.sent.set(ssrc, index);
+    return this.send.protect(packet, headerLength, index);
   }
 
   /** The plain RTP packet, or undefined (counted) when it fails authentication or is a replay. */
@@ -138,11 +143,9 @@ export class SrtpContext {
       this.counters.srtpReplayed++;
       return undefined;
     }
-    let plain: Buffer;
-    try {
-      [plain] = this.rtp.remoteContext.cipher.decryptRtp(packet, Math.floor(index / 0x10000));
-    } catch {
-      // werift throws SrtpAuthenticationError for a bad tag or a header that does not fit; either way: not authentic
+    const headerLength = rtpHeaderLength(packet.subarray(0, packet.length - AUTH_TAG_BYTES));
+    const plain = headerLength === undefined ? undefined : this.receive.unprotect(packet, headerLength, index);
+    if (!plain) {
       this.counters.srtpAuthFailed++;
       return undefined;
     }
