@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import sdpTransform from "sdp-transform";
 import { answerOffer, buildOffer, type LocalSdpParams, parseAnswer } from "./sdp.ts";
-import { newSrtpKey, pickCrypto, SRTP_SUITE } from "./sdes.ts";
+import { SRTP_SUITE } from "../media/srtp.ts";
+import { newSrtpKey, pickCrypto } from "./sdes.ts";
 
 const KEY = Buffer.alloc(30, 7).toString("base64");
 

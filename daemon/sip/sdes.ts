@@ -2,8 +2,6 @@
 // the suite every SIP trunk and phone that does SRTP offers; keys are 30 bytes (16 key + 14 salt) in base64.
 import { randomBytes } from "node:crypto";
 import { SRTP_SUITE } from "../media/srtp.ts";
-
-export { SRTP_SUITE };
 const KEY_BYTES = 30;
 
 /** a=crypto as sdp-transform parses and writes it. */

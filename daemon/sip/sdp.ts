@@ -6,7 +6,8 @@
 import sdpTransform, { type MediaDescription, type SessionDescription } from "sdp-transform";
 import type { CodecName, SrtpPolicy } from "../config/schema.ts";
 import type { NegotiatedMedia, SrtpKeys } from "../media/types.ts";
-import { SRTP_SUITE, offerCrypto, pickCrypto } from "./sdes.ts";
+import { SRTP_SUITE } from "../media/srtp.ts";
+import { offerCrypto, pickCrypto } from "./sdes.ts";
 
 export type Direction = NegotiatedMedia["direction"];
 
