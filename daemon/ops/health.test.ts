@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { type HealthReport, HealthMonitor, type HealthSample, systemProbe } from "./health.ts";
+import { type HealthReport, HealthMonitor, type HealthSample } from "./health.ts";
+import { OffThreadProbe, systemProbe } from "./system-probe.ts";
 
 const GiB = 1024 ** 3;
 const calm: HealthSample = {
@@ -81,4 +82,19 @@ test("the real probe reads this machine without throwing", async () => {
   assert.ok((s.memTotalBytes ?? 0) > 0, `memory read: ${s.failures.join("; ")}`);
   assert.ok((s.diskTotalBytes ?? 0) > 0, `disk read: ${s.failures.join("; ")}`);
   assert.ok(s.temperatureC === undefined || s.temperatureC > 0);
+});
+
+test("the off-thread probe answers from a worker thread, and close() ends it", async () => {
+  const probe = new OffThreadProbe(process.cwd());
+  try {
+    const s = await probe.sample();
+    assert.ok((s.memTotalBytes ?? 0) > 0, `memory read: ${s.failures.join("; ")}`);
+    await assert.rejects(Promise.all([probe.sample(), probe.sample()]), /already being taken/);
+  } finally {
+    probe.close();
+  }
+  const again = new OffThreadProbe(process.cwd());
+  const pending = again.sample();
+  again.close();
+  await assert.rejects(pending, /closed/);
 });

@@ -1,11 +1,10 @@
 // The box's own health for the System page and the live view: CPU load, CPU temperature, memory and the free space
-// of the data directory's filesystem, sampled every few seconds through systeminformation, turned into warnings by
-// fixed thresholds. A probe that fails becomes a warning too; sampling never throws into the daemon.
+// of the data directory's filesystem, sampled every few seconds through systeminformation (in a worker thread: see
+// system-probe.ts), turned into warnings by fixed thresholds. A probe that fails becomes a warning too; sampling never
+// throws into the daemon.
 import { EventEmitter } from "node:events";
-import { realpath, statfs } from "node:fs/promises";
-import { sep } from "node:path";
-import si, { type Systeminformation } from "systeminformation";
 import type { Log } from "./log.ts";
+import { OffThreadProbe } from "./system-probe.ts";
 
 export interface HealthSample {
   cpuLoadPct?: number;
@@ -64,6 +63,7 @@ export class HealthMonitor extends EventEmitter<HealthEvents> {
   private last: HealthReport | undefined;
   private timer: NodeJS.Timeout | undefined;
   private sampling: Promise<HealthReport> | undefined;
+  private readonly offThread: OffThreadProbe | undefined;
 
   constructor(
     private readonly opts: {
@@ -78,7 +78,8 @@ export class HealthMonitor extends EventEmitter<HealthEvents> {
   ) {
     super();
     this.thresholds = { ...DEFAULT_THRESHOLDS, ...opts.thresholds };
-    this.probe = opts.probe ?? (() => systemProbe(opts.dataDir));
+    this.offThread = opts.probe ? undefined : new OffThreadProbe(opts.dataDir);
+    this.probe = opts.probe ?? (() => (this.offThread as OffThreadProbe).sample());
     this.now = opts.now ?? Date.now;
   }
 
@@ -98,6 +99,7 @@ export class HealthMonitor extends EventEmitter<HealthEvents> {
   stop(): void {
     clearInterval(this.timer);
     this.timer = undefined;
+    this.offThread?.close();
   }
 
   /** One sample (a slow probe is not started twice). */
@@ -156,59 +158,6 @@ export class HealthMonitor extends EventEmitter<HealthEvents> {
     }
     return report;
   }
-}
-
-/** Reads the box through systeminformation; each figure on its own, so one failing probe costs only that figure. */
-export async function systemProbe(dataDir: string): Promise<HealthSample> {
-  const failures: string[] = [];
-  const guard = async <T>(what: string, f: () => Promise<T>): Promise<T | undefined> => {
-    try {
-      return await f();
-    } catch (e) {
-      failures.push(`${what}: ${(e as Error).message}`);
-      return undefined;
-    }
-  };
-  const [load, temp, mem, disk] = await Promise.all([
-    guard("CPU load", () => si.currentLoad()),
-    guard("CPU temperature", () => si.cpuTemperature()),
-    guard("memory", () => si.mem()),
-    guard("data disk", () => dataDisk(dataDir)),
-  ]);
-  const sample: HealthSample = { failures };
-  if (load && Number.isFinite(load.currentLoad)) sample.cpuLoadPct = load.currentLoad;
-  // Containers and many boards report null or -1: there is no temperature then, which is not a failure.
-  const main = temp?.main;
-  if (typeof main === "number" && Number.isFinite(main) && main > 0) sample.temperatureC = main;
-  if (mem) {
-    sample.memTotalBytes = mem.total;
-    // Page cache is free for the taking: what is in use is what is not available.
-    sample.memUsedBytes = mem.total - (mem.available || mem.free);
-  }
-  if (disk) {
-    sample.diskFreeBytes = disk.free;
-    sample.diskTotalBytes = disk.total;
-  }
-  return sample;
-}
-
-/** The filesystem holding the data directory: the longest mount point that contains it, else statfs on it. */
-async function dataDisk(dataDir: string): Promise<{ free: number; total: number }> {
-  const dir = await realpath(dataDir).catch(() => dataDir);
-  let mounts: Systeminformation.FsSizeData[] = [];
-  try {
-    mounts = await si.fsSize();
-  } catch {
-    // df missing or failing: statfs below still knows
-  }
-  const within = (mount: string) =>
-    mount === "/" || dir === mount || dir.startsWith(mount.endsWith(sep) ? mount : mount + sep);
-  const best = mounts
-    .filter((m) => typeof m.mount === "string" && within(m.mount) && m.size > 0)
-    .sort((a, b) => b.mount.length - a.mount.length)[0];
-  if (best) return { free: best.available, total: best.size };
-  const s = await statfs(dir);
-  return { free: s.bavail * s.bsize, total: s.blocks * s.bsize };
 }
 
 function round1(n: number): number {

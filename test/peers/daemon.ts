@@ -196,7 +196,18 @@ export async function startDaemon(opts: StartOptions = {}): Promise<DaemonHandle
 
   const cp = spawnTracked(
     process.execPath,
-    ["--import", "tsx", daemonBin, "start", "--config", configPath, "--data", dataDir],
+    // SWITCHBOARD_NODE_ARGS: extra node flags for profiling a benchmark's daemon (e.g. "--cpu-prof --cpu-prof-dir=D")
+    [
+      ...(process.env.SWITCHBOARD_NODE_ARGS?.split(" ").filter(Boolean) ?? []),
+      "--import",
+      "tsx",
+      daemonBin,
+      "start",
+      "--config",
+      configPath,
+      "--data",
+      dataDir,
+    ],
     { cwd: repoRoot, env: { ...process.env, ORT_DISABLE_TELEMETRY: "1", ...opts.env } },
   );
   const lines: LogLine[] = [];
