@@ -2,14 +2,14 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import dgram from "node:dgram";
 import { after, test } from "node:test";
-import { ProtectionProfileAes128CmHmacSha1_80, RtpHeader, RtpPacket, SrtcpSession, SrtpSession } from "werift";
+import { RtpHeader, RtpPacket } from "werift";
 import { mediaSchema } from "../config/schema.ts";
 import { createCodec } from "./codec.ts";
 import { g711Encode } from "./g711.ts";
 import type { SessionEvent } from "./messages.ts";
 import { RtpSession } from "./rtp-session.ts";
 import { sendPtime } from "./session.ts";
-import { toneShare, until } from "./testing.ts";
+import { toneShare, until, weriftSrtpPeer } from "./testing.ts";
 import type { NegotiatedMedia, SrtpKeys } from "./types.ts";
 
 const cfg = mediaSchema.parse({ rtpAddress: "127.0.0.1", rtpPortMin: 31200, rtpPortMax: 31299, rtpTimeoutS: 0 });
@@ -169,20 +169,6 @@ const srtpKeys = (local: Buffer, remote: Buffer): SrtpKeys => ({
   remoteKey: remote.toString("base64"),
 });
 
-/** An independent werift SRTP/SRTCP endpoint: encrypts with `mine`, decrypts what was encrypted with `other`. */
-function wer(mine: Buffer, other: Buffer) {
-  const config = {
-    keys: {
-      localMasterKey: mine.subarray(0, 16),
-      localMasterSalt: mine.subarray(16),
-      remoteMasterKey: other.subarray(0, 16),
-      remoteMasterSalt: other.subarray(16),
-    },
-    profile: ProtectionProfileAes128CmHmacSha1_80,
-  };
-  return { rtp: new SrtpSession(config), rtcp: new SrtcpSession(config) };
-}
-
 const sendRaw = (from: dgram.Socket, buf: Buffer, port: number) =>
   new Promise<void>((r) => from.send(buf, port, "127.0.0.1", () => r()));
 const pcmaHeader = (seq: number, ssrc = 0x5eed) =>
@@ -254,7 +240,7 @@ test("two sessions talk over SRTP: audio, RFC 4733 DTMF and RTCP both ways", asy
 test("SRTP on the wire; plain RTP, forged and replayed packets are dropped and never latch; rtcp-mux works", async () => {
   const { s, peer } = await setup({ srtp: srtpKeys(keyA, keyB) });
   const port = s.port;
-  const w = wer(keyB, keyA);
+  const w = weriftSrtpPeer(keyB, keyA);
   const wire: Buffer[] = [];
   peer.on("message", (b) => wire.push(b));
   s.txTick(0);
@@ -267,7 +253,7 @@ test("SRTP on the wire; plain RTP, forged and replayed packets are dropped and n
   // an attacker on another port: plain RTP, then SRTP under a wrong key
   const attacker = await bound();
   await sendRaw(attacker, new RtpPacket(pcmaHeader(1), Buffer.alloc(160, 1)).serialize(), port);
-  await sendRaw(attacker, wer(randomBytes(30), keyA).rtp.encrypt(Buffer.alloc(160, 1), pcmaHeader(2)), port);
+  await sendRaw(attacker, weriftSrtpPeer(randomBytes(30), keyA).rtp.encrypt(Buffer.alloc(160, 1), pcmaHeader(2)), port);
   // and plain RTP from the SDP address itself
   await sendRaw(peer, new RtpPacket(pcmaHeader(3), Buffer.alloc(160, 1)).serialize(), port);
   await until(() => s.counters.srtpAuthFailed === 3, "three rejected packets", 2000);
@@ -305,7 +291,7 @@ test("re-configure: same keys keep the rollover counter and replay window, new k
   const neg = { srtp: srtpKeys(keyA, keyB) };
   const { s, peer } = await setup(neg);
   const port = s.port;
-  const w = wer(keyB, keyA);
+  const w = weriftSrtpPeer(keyB, keyA);
   const deliver = async (buf: Buffer, field: "packetsReceived" | "srtpAuthFailed" | "srtpReplayed") => {
     const before = s.counters[field];
     await sendRaw(peer, buf, port);
@@ -323,7 +309,7 @@ test("re-configure: same keys keep the rollover counter and replay window, new k
   const keyC = randomBytes(30);
   s.configure({ ...(s.negotiated as NegotiatedMedia), srtp: srtpKeys(keyA, keyC) });
   await deliver(pkts[3], "srtpAuthFailed");
-  await deliver(wer(keyC, keyA).rtp.encrypt(Buffer.alloc(160), pcmaHeader(9)), "packetsReceived");
+  await deliver(weriftSrtpPeer(keyC, keyA).rtp.encrypt(Buffer.alloc(160), pcmaHeader(9)), "packetsReceived");
 
   // SRTP removed: plain RTP again, sent and received
   const { srtp: _, ...plainNeg } = s.negotiated as NegotiatedMedia;

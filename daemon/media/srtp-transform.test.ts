@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { ProtectionProfileAes128CmHmacSha1_80, RtpHeader, RtpPacket, SrtpSession } from "werift";
+import { RtpHeader, RtpPacket } from "werift";
 import { deriveKey, rtpHeaderLength, SrtpTransform } from "./srtp-transform.ts";
+import { weriftSrtpPeer } from "./testing.ts";
 
 const hex = (s: string) => Buffer.from(s, "hex");
 
@@ -20,10 +21,7 @@ test("packets protected here decrypt in werift and back, across ROC 0 and 1, wit
   const key = hex("00112233445566778899aabbccddeeff");
   const salt = hex("0102030405060708090a0b0c0d0e");
   const ours = new SrtpTransform(key, salt);
-  const werift = new SrtpSession({
-    keys: { localMasterKey: key, localMasterSalt: salt, remoteMasterKey: key, remoteMasterSalt: salt },
-    profile: ProtectionProfileAes128CmHmacSha1_80,
-  });
+  const werift = weriftSrtpPeer(Buffer.concat([key, salt]), Buffer.concat([key, salt])).rtp;
   for (const [seq, roc] of [
     [100, 0],
     [65535, 0],

@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { describe, it } from "node:test";
-import { ProtectionProfileAes128CmHmacSha1_80, RtpHeader, RtpPacket, SrtcpSession, SrtpSession } from "werift";
+import { RtpHeader, RtpPacket } from "werift";
 import { packetIndex, REPLAY_WINDOW, SrtpContext } from "./srtp.ts";
+import { weriftSrtpPeer } from "./testing.ts";
 import type { SrtpKeys } from "./types.ts";
 
 const SUITE = "AES_CM_128_HMAC_SHA1_80";
@@ -12,16 +13,7 @@ const keys: SrtpKeys = { suite: SUITE, localKey: ours.toString("base64"), remote
 
 /** An independent werift SRTP/SRTCP pair configured as the peer: it encrypts with its key, decrypts with ours. */
 function peer(mine = theirs, other = ours) {
-  const config = {
-    keys: {
-      localMasterKey: mine.subarray(0, 16),
-      localMasterSalt: mine.subarray(16),
-      remoteMasterKey: other.subarray(0, 16),
-      remoteMasterSalt: other.subarray(16),
-    },
-    profile: ProtectionProfileAes128CmHmacSha1_80,
-  };
-  return { rtp: new SrtpSession(config), rtcp: new SrtcpSession(config) };
+  return weriftSrtpPeer(mine, other);
 }
 
 const payloadOf = (seq: number) => Buffer.alloc(160, seq & 0xff);

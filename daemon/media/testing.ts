@@ -1,4 +1,5 @@
 // Helpers for tests that wait on asynchronous media and measure audio (not used by the daemon itself).
+import { ProtectionProfileAes128CmHmacSha1_80, SrtcpSession, SrtpSession } from "werift";
 
 /** Polls `cond` every 20 ms until it holds; throws naming `what` after `limitMs`. */
 export async function until(cond: () => boolean, what: string, limitMs = 10_000): Promise<void> {
@@ -21,4 +22,21 @@ export function toneShare(x: Int16Array, freq: number, rate = 16_000): number {
     e += x[i]! * x[i]!;
   }
   return e === 0 ? 0 : (2 * (re * re + im * im)) / (x.length * e);
+}
+
+/**
+ * An independent SRTP/SRTCP endpoint (werift) to check ours against: it encrypts with `mine` and decrypts what was
+ * encrypted with `other`, both 30-byte master key + salt.
+ */
+export function weriftSrtpPeer(mine: Buffer, other: Buffer): { rtp: SrtpSession; rtcp: SrtcpSession } {
+  const config = {
+    keys: {
+      localMasterKey: mine.subarray(0, 16),
+      localMasterSalt: mine.subarray(16),
+      remoteMasterKey: other.subarray(0, 16),
+      remoteMasterSalt: other.subarray(16),
+    },
+    profile: ProtectionProfileAes128CmHmacSha1_80,
+  };
+  return { rtp: new SrtpSession(config), rtcp: new SrtcpSession(config) };
 }
