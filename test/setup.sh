@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Prepares a machine for `npm test`: node_modules in sync with the lock file, and the Debian peers the call tests
-# drive (sipp, baresip, Kamailio with its TLS module, openssl, sox, espeak-ng, socat, tshark, ffmpeg) and Chromium for the web page tests. Fast (well under 2 s) when all is present.
+# drive (sipp, baresip, Kamailio with its TLS module, sox, espeak-ng, socat, tshark, ffmpeg) and Chromium for the web page tests. Fast (well under 2 s) when all is present.
 # Not root and peers missing: say which and go on; the peer tests then skip (or fail when CI=true).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,7 +17,7 @@ else
 fi
 
 # Debian package -> the command tests look for.
-packages=(sip-tester baresip kamailio kamailio-tls-modules openssl sox espeak-ng socat tshark ffmpeg python3-aiosmtpd chromium fonts-dejavu-core)
+packages=(sip-tester baresip kamailio kamailio-tls-modules sox espeak-ng socat tshark ffmpeg python3-aiosmtpd chromium fonts-dejavu-core)
 missing=()
 # One dpkg-query for all; a removed package whose config files remain reports "config-files", not "installed".
 declare -A state=()

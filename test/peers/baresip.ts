@@ -101,9 +101,13 @@ export async function startBaresip(opts: BaresipOptions): Promise<BaresipHandle>
   let certificate: string | undefined;
   if (opts.tls?.certificate && opts.tls.privateKey) {
     certificate = join(dir, "sip-cert.pem");
-    writeFileSync(certificate, readFileSync(opts.tls.certificate, "utf8") + readFileSync(opts.tls.privateKey, "utf8"), {
-      mode: 0o600,
-    });
+    writeFileSync(
+      certificate,
+      [opts.tls.certificate, opts.tls.privateKey].map((f) => readFileSync(f, "utf8").trimEnd()).join("\n") + "\n",
+      {
+        mode: 0o600,
+      },
+    );
   }
   const config = [
     "poll_method epoll",

@@ -16,6 +16,7 @@ import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { makeSelfSignedCertificate } from "./tls-cert.ts";
 
 export function kamailioSkipReason(): string | undefined {
   const r = spawnSync("kamailio", ["-v"], { encoding: "utf8" });
@@ -51,26 +52,6 @@ export interface KamailioTlsFiles {
   config: string;
   certificate: string;
   privateKey: string;
-}
-
-/**
- * A self-signed P-256 server certificate for CN=localhost with IP:127.0.0.1 and DNS:localhost as subject alt names,
- * valid for 2 days. Being self-signed, the certificate is also the CA a client must trust.
- */
-export function makeSelfSignedCertificate(dir: string, name = "server"): { certificate: string; privateKey: string } {
-  const certificate = join(dir, `${name}-cert.pem`);
-  const privateKey = join(dir, `${name}-key.pem`);
-  const r = spawnSync(
-    "openssl",
-    [
-      ...["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2"],
-      ...["-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
-      ...["-keyout", privateKey, "-out", certificate],
-    ],
-    { encoding: "utf8" },
-  );
-  if (r.error || r.status !== 0) throw new Error(`openssl req failed: ${r.error?.message ?? r.stderr}`);
-  return { certificate, privateKey };
 }
 
 /**
@@ -212,7 +193,7 @@ export async function startKamailio(o: KamailioOptions, timeoutMs = 10_000): Pro
   let tls: KamailioTlsFiles | undefined;
   if (o.tlsPort !== undefined) {
     try {
-      const cert = makeSelfSignedCertificate(dir);
+      const cert = await makeSelfSignedCertificate(dir);
       tls = { config: join(dir, "tls.cfg"), ...cert };
       writeFileSync(tls.config, kamailioTlsConfig(cert));
     } catch (e) {
